@@ -1,0 +1,43 @@
+package activities
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Error types of non-retryable failures, as Temporal carries them to the
+// workflow (ApplicationError.Type). Transient failures are plain errors that
+// Temporal retries.
+const (
+	// ErrTypeNotFound: the container or image does not exist.
+	ErrTypeNotFound = "NotFound"
+	// ErrTypeTargetMismatch: the container found is not the one the alert named.
+	ErrTypeTargetMismatch = "TargetMismatch"
+	// ErrTypeBadInput: the step was given parameters it cannot act on.
+	ErrTypeBadInput = "BadInput"
+	// ErrTypeEvidenceMismatch: a preserved artifact no longer matches its hash.
+	ErrTypeEvidenceMismatch = "EvidenceMismatch"
+	// ErrTypeRefused: a policy refuses the action.
+	ErrTypeRefused = "Refused"
+)
+
+// permanent wraps err as a non-retryable failure of type typ.
+func permanent(typ string, err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
+}
+
+// permanentf formats a non-retryable failure of type typ.
+func permanentf(typ, format string, args ...any) error {
+	return permanent(typ, fmt.Errorf(format, args...))
+}
+
+// classify turns a not-found error from an adapter into a permanent failure
+// and leaves every other error to Temporal's retries.
+func classify(err error, notFound error) error {
+	if err != nil && errors.Is(err, notFound) {
+		return permanent(ErrTypeNotFound, err)
+	}
+	return err
+}

@@ -1,0 +1,276 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/quell-ir/quell/internal/alert"
+	"github.com/quell-ir/quell/internal/docker"
+	"github.com/quell-ir/quell/internal/evidence"
+	"github.com/quell-ir/quell/internal/incident"
+)
+
+// Evidence holds the activities that preserve and verify forensic evidence.
+type Evidence struct {
+	Runtime ContainerRuntime
+	Store   *evidence.Store
+	// Actor is recorded in the chain of custody.
+	Actor evidence.Actor
+}
+
+// SnapshotInput is the input of SnapshotContainer; each bool turns a part on.
+type SnapshotInput struct {
+	IncidentID string       `json:"incident_id"`
+	Target     alert.Target `json:"target"`
+	Logs       bool         `json:"logs"`
+	Processes  bool         `json:"processes"`
+	Export     bool         `json:"export"`
+	Commit     bool         `json:"commit"`
+}
+
+// SnapshotResult describes the sealed evidence.
+type SnapshotResult struct {
+	Evidence incident.Evidence `json:"evidence"`
+}
+
+// Artifact names inside an incident's evidence folder.
+const (
+	artInspect    = "container/inspect.json"
+	artStdout     = "container/stdout.log"
+	artStderr     = "container/stderr.log"
+	artChanges    = "container/changes.json"
+	artProcesses  = "container/processes.json"
+	artFilesystem = "container/filesystem.tar"
+)
+
+// SnapshotContainer preserves the container's inspect document, logs,
+// filesystem changes, processes, filesystem export and a committed image
+// into the incident's write-once evidence folder and seals its manifest.
+// After a crash it resumes: artifacts already completed are kept.
+func (e *Evidence) SnapshotContainer(ctx context.Context, in SnapshotInput) (SnapshotResult, error) {
+	folder, err := e.Store.Open(in.IncidentID, e.Actor)
+	if err != nil {
+		return SnapshotResult{}, permanent(ErrTypeBadInput, err)
+	}
+	if m, err := e.Store.Manifest(in.IncidentID); err == nil {
+		return SnapshotResult{Evidence: describe(folder.Dir(), m)}, nil
+	}
+	c, err := resolve(ctx, e.Runtime, in.Target)
+	if err != nil {
+		return SnapshotResult{}, err
+	}
+	s := snapshot{e: e, folder: folder, id: c.ID, ctx: ctx}
+	if err := s.collect(in); err != nil {
+		return SnapshotResult{}, err
+	}
+	subject := map[string]string{
+		"container_id": c.ID, "container_name": c.Name, "image": c.Image, "image_id": c.ImageID,
+	}
+	if in.Commit {
+		ref := "quell-evidence:" + in.IncidentID
+		imageID, err := e.Runtime.Commit(ctx, c.ID, ref, map[string]string{"quell.incident": in.IncidentID, "quell.evidence": "true"})
+		if err != nil {
+			return SnapshotResult{}, classify(fmt.Errorf("commit container %s: %w", c.ID, err), docker.ErrNotFound)
+		}
+		subject["evidence_image"], subject["evidence_image_id"] = ref, imageID
+	}
+	for i, note := range s.notes {
+		subject[fmt.Sprintf("note_%d", i+1)] = note
+	}
+	m, err := folder.Seal(subject)
+	if err != nil {
+		return SnapshotResult{}, fmt.Errorf("seal evidence %s: %w", in.IncidentID, err)
+	}
+	return SnapshotResult{Evidence: describe(folder.Dir(), m)}, nil
+}
+
+// snapshot collects one container's artifacts into a folder.
+type snapshot struct {
+	e      *Evidence
+	folder *evidence.Folder
+	id     string
+	ctx    context.Context
+	notes  []string
+}
+
+func (s *snapshot) collect(in SnapshotInput) error {
+	parts := []struct {
+		on    bool
+		names []string
+		take  func() error
+	}{
+		{true, []string{artInspect}, s.inspect},
+		{in.Logs, []string{artStdout, artStderr}, s.logs},
+		{true, []string{artChanges}, s.changes},
+		{in.Processes, []string{artProcesses}, s.processes},
+		{in.Export, []string{artFilesystem}, s.export},
+	}
+	for _, p := range parts {
+		if !p.on || s.done(p.names...) {
+			continue
+		}
+		if err := p.take(); err != nil {
+			return classify(err, docker.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// done reports whether every named artifact was completed by an earlier attempt.
+func (s *snapshot) done(names ...string) bool {
+	for _, n := range names {
+		if _, ok := s.folder.Artifact(n); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *snapshot) inspect() error {
+	raw, err := s.e.Runtime.InspectRaw(s.ctx, s.id)
+	if err != nil {
+		return fmt.Errorf("inspect container %s: %w", s.id, err)
+	}
+	return s.write(artInspect, bytes.NewReader(raw))
+}
+
+func (s *snapshot) logs() error {
+	out, err := s.folder.Create(artStdout)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	errw, err := s.folder.Create(artStderr)
+	if err != nil {
+		return err
+	}
+	defer errw.Abort()
+	if err := s.e.Runtime.Logs(s.ctx, s.id, out, errw); err != nil {
+		return fmt.Errorf("logs of container %s: %w", s.id, err)
+	}
+	if _, err := out.Commit(); err != nil {
+		return err
+	}
+	_, err = errw.Commit()
+	return err
+}
+
+func (s *snapshot) changes() error {
+	changes, err := s.e.Runtime.Diff(s.ctx, s.id)
+	if err != nil {
+		return fmt.Errorf("diff container %s: %w", s.id, err)
+	}
+	return s.writeJSON(artChanges, changes)
+}
+
+func (s *snapshot) processes() error {
+	procs, err := s.e.Runtime.Top(s.ctx, s.id)
+	if errors.Is(err, docker.ErrUnavailable) {
+		s.notes = append(s.notes, "process list unavailable: "+err.Error())
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("processes of container %s: %w", s.id, err)
+	}
+	return s.writeJSON(artProcesses, procs)
+}
+
+func (s *snapshot) export() error {
+	rc, err := s.e.Runtime.Export(s.ctx, s.id)
+	if err != nil {
+		return fmt.Errorf("export container %s: %w", s.id, err)
+	}
+	defer rc.Close()
+	return s.write(artFilesystem, rc)
+}
+
+func (s *snapshot) writeJSON(name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	return s.write(name, bytes.NewReader(b))
+}
+
+// write streams r into the artifact name, heartbeating its progress.
+func (s *snapshot) write(name string, r io.Reader) error {
+	_, err := s.folder.Write(s.ctx, name, r, func(n int64) {
+		activity.RecordHeartbeat(s.ctx, progress{Artifact: name, Bytes: n})
+	})
+	if errors.Is(err, evidence.ErrExists) {
+		return nil
+	}
+	return err
+}
+
+// progress is a snapshot's heartbeat detail.
+type progress struct {
+	Artifact string `json:"artifact"`
+	Bytes    int64  `json:"bytes"`
+}
+
+func describe(dir string, m evidence.Manifest) incident.Evidence {
+	ev := incident.Evidence{Dir: dir, Image: m.Subject["evidence_image"], ImageID: m.Subject["evidence_image_id"]}
+	for _, a := range m.Artifacts {
+		ev.Artifacts = append(ev.Artifacts, incident.Artifact{Name: a.Name, Path: a.Path, Size: a.Size, SHA256: a.SHA256})
+	}
+	for k, v := range m.Subject {
+		if len(k) > 5 && k[:5] == "note_" {
+			ev.Notes = append(ev.Notes, v)
+		}
+	}
+	for _, c := range m.Custody {
+		if c.Action == "sealed" {
+			ev.ManifestSHA256 = c.SHA256
+		}
+	}
+	return ev
+}
+
+// VerifyInput is the input of VerifyEvidence.
+type VerifyInput struct {
+	IncidentID string `json:"incident_id"`
+}
+
+// VerifyResult is the outcome of VerifyEvidence.
+type VerifyResult struct {
+	Verified       int       `json:"verified"`
+	ManifestSHA256 string    `json:"manifest_sha256"`
+	At             time.Time `json:"at"`
+}
+
+// VerifyEvidence recomputes the hash of every artifact in the incident's
+// manifest; any mismatch or missing file fails the step for good.
+func (e *Evidence) VerifyEvidence(ctx context.Context, in VerifyInput) (VerifyResult, error) {
+	v, err := e.Store.Verify(ctx, in.IncidentID, e.Actor, func(done, total int64) {
+		activity.RecordHeartbeat(ctx, progress{Bytes: done})
+	})
+	if errors.Is(err, evidence.ErrNoManifest) {
+		return VerifyResult{}, permanent(ErrTypeNotFound, err)
+	}
+	if err != nil {
+		return VerifyResult{}, fmt.Errorf("verify evidence %s: %w", in.IncidentID, err)
+	}
+	if !v.OK() {
+		return VerifyResult{}, permanentf(ErrTypeEvidenceMismatch, "evidence %s: %s", in.IncidentID, problems(v.Problems))
+	}
+	return VerifyResult{Verified: v.Verified, ManifestSHA256: v.ManifestSHA256, At: v.At}, nil
+}
+
+func problems(ps []evidence.Problem) string {
+	var b bytes.Buffer
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s: %s", p.Artifact, p.Reason)
+	}
+	return b.String()
+}

@@ -1,0 +1,68 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/internal/report"
+)
+
+// Reports holds the activity that writes post-incident reports.
+type Reports struct {
+	// Dir is where reports land: <data-dir>/reports.
+	Dir string
+}
+
+// ReportInput is the input of WriteReport.
+type ReportInput struct {
+	Incident incident.Incident `json:"incident"`
+}
+
+// ReportResult names the files WriteReport wrote.
+type ReportResult struct {
+	Markdown string `json:"markdown"`
+	JSON     string `json:"json"`
+}
+
+// WriteReport renders the incident's report as Markdown and JSON under
+// Dir/<incident-id>.{md,json}, replacing an earlier rendering atomically.
+func (r *Reports) WriteReport(ctx context.Context, in ReportInput) (ReportResult, error) {
+	if err := os.MkdirAll(r.Dir, 0o750); err != nil {
+		return ReportResult{}, fmt.Errorf("report dir: %w", err)
+	}
+	now := time.Now()
+	base := filepath.Join(r.Dir, in.Incident.ID)
+	res := ReportResult{Markdown: base + ".md", JSON: base + ".json"}
+	var md, js bytes.Buffer
+	if err := report.Markdown(&md, in.Incident, now); err != nil {
+		return ReportResult{}, err
+	}
+	if err := report.JSON(&js, in.Incident, now); err != nil {
+		return ReportResult{}, err
+	}
+	if err := replaceFile(res.Markdown, md.Bytes()); err != nil {
+		return ReportResult{}, err
+	}
+	if err := replaceFile(res.JSON, js.Bytes()); err != nil {
+		return ReportResult{}, err
+	}
+	return res, nil
+}
+
+// replaceFile writes data to path through a temporary file and a rename, so
+// a reader never sees half a report.
+func replaceFile(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o640); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+// Command quell is the incident-response orchestrator for containers: it
+// takes detectors' alerts, runs playbooks as durable Temporal workflows and
+// reports on them.
+//
+//	quell dev                       everything on one machine, embedded Temporal
+//	quell serve                     the HTTP API against a Temporal cluster
+//	quell worker                    the workflow and activity worker
+//	quell playbook validate FILE... check playbooks
+//	quell steps                     the step kinds playbooks may use
+//	quell version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"dev", "run everything on one machine: embedded Temporal, worker and HTTP API", runDev},
+		{"serve", "run the HTTP API against a Temporal cluster", runServe},
+		{"worker", "run the workflow and activity worker against a Temporal cluster", runWorker},
+		{"playbook", "playbook validate FILE...: check playbooks", runPlaybook},
+		{"steps", "list the step kinds playbooks may use", runSteps},
+		{"version", "print quell's version", runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "quell:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout)
+		}
+	}
+	usage(os.Stderr)
+	return usageError(fmt.Sprintf("unknown command %q", args[0]))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: quell <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'quell <command> -h' for a command's flags.")
+}
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if os.Getenv("QUELL_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/quell-ir/quell/internal/app"
+	"github.com/quell-ir/quell/playbooks"
+)
+
+// runPlaybook runs `quell playbook validate FILE...`.
+func runPlaybook(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "validate" {
+		return usageError("usage: quell playbook validate FILE...")
+	}
+	files := args[1:]
+	if len(files) == 0 {
+		return usageError("usage: quell playbook validate FILE...")
+	}
+	reg := app.Registry()
+	var errs []error
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		pb, err := playbooks.Parse(filepath.Base(f), data, reg)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok (playbook %q, %d steps)\n", f, pb.Name, len(pb.Steps))
+	}
+	return errors.Join(errs...)
+}
+
+// runSteps prints the registry of step kinds, each describing itself.
+func runSteps(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("quell steps", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	for _, k := range app.Registry().Kinds() {
+		fmt.Fprintf(stdout, "%s\n  %s\n", k.Name, k.Description)
+		var traits []string
+		if k.Destructive {
+			traits = append(traits, "destructive (needs an earlier snapshot)")
+		}
+		if k.Preserves {
+			traits = append(traits, "preserves evidence")
+		}
+		if k.Gate {
+			traits = append(traits, "human gate")
+		}
+		if len(traits) > 0 {
+			fmt.Fprintf(stdout, "  traits: %s\n", strings.Join(traits, ", "))
+		}
+		fmt.Fprintf(stdout, "  default timeout: %s\n", k.DefaultTimeout)
+		for _, p := range k.Params {
+			fmt.Fprintf(stdout, "  param %s (%s", p.Name, p.Type)
+			if p.Default != nil {
+				fmt.Fprintf(stdout, ", default %v", p.Default)
+			}
+			if len(p.Enum) > 0 {
+				fmt.Fprintf(stdout, ", one of %s", strings.Join(p.Enum, "|"))
+			}
+			fmt.Fprintf(stdout, "): %s\n", p.Description)
+		}
+		if len(k.Needs) > 0 {
+			fmt.Fprintf(stdout, "  needs: %s\n", strings.Join(k.Needs, ", "))
+		}
+		undo := k.Undo
+		if undo == "" {
+			undo = "none"
+		}
+		fmt.Fprintf(stdout, "  undo: %s\n\n", undo)
+	}
+	return nil
+}
+
+func runVersion(ctx context.Context, args []string, stdout io.Writer) error {
+	fmt.Fprintln(stdout, "quell", app.VersionString())
+	return nil
+}

@@ -1,0 +1,180 @@
+// Package api is quell's HTTP API: alert intake, incidents, decisions,
+// reports, health and metrics.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/quell-ir/quell/internal/alert"
+	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/playbooks"
+)
+
+// MaxAlertBytes is the largest alert body accepted.
+const MaxAlertBytes = 1 << 20
+
+// Incidents is what the API needs of the incident workflows.
+type Incidents interface {
+	// Open starts the incident for the alert's unit with the playbook, or
+	// joins the open one, once the alert is durably recorded.
+	Open(ctx context.Context, a alert.Alert, pb playbooks.Playbook) (Opened, error)
+	// Get returns an incident's state; wraps ErrNotFound.
+	Get(ctx context.Context, id string) (incident.Incident, error)
+	// List returns the incidents, newest first.
+	List(ctx context.Context) ([]Summary, error)
+	// Decide takes a decision on an approval step; wraps ErrNotFound,
+	// ErrForbidden, ErrNotWaiting or ErrBadRequest.
+	Decide(ctx context.Context, id string, d Decision) (incident.Decision, error)
+	// Health reports whether the incidents can be reached.
+	Health(ctx context.Context) error
+}
+
+// Errors an Incidents implementation wraps, mapped to HTTP statuses.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrForbidden  = errors.New("forbidden")
+	ErrNotWaiting = errors.New("not waiting")
+	ErrBadRequest = errors.New("bad request")
+)
+
+// Opened is the answer to an alert that started or joined an incident.
+type Opened struct {
+	IncidentID   string `json:"incident_id"`
+	Deduplicated bool   `json:"deduplicated"`
+}
+
+// Summary is one incident in a list.
+type Summary struct {
+	ID       string       `json:"id"`
+	Status   string       `json:"status"`
+	Playbook string       `json:"playbook"`
+	Target   alert.Target `json:"target"`
+	OpenedAt time.Time    `json:"opened_at"`
+	ClosedAt *time.Time   `json:"closed_at,omitempty"`
+}
+
+// Decision is the body of POST /v1/incidents/{id}/decisions.
+type Decision struct {
+	Step     string `json:"step"`
+	Decision string `json:"decision"`
+	Approver string `json:"approver"`
+	Comment  string `json:"comment"`
+	// RequestID makes a retried request decide once; optional.
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// Options configure a Server.
+type Options struct {
+	Incidents Incidents
+	Playbooks []playbooks.Playbook
+	// Token, when set, is required as a bearer token on every /v1/ request.
+	Token    string
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+}
+
+// Server serves the API.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+	now     func() time.Time
+}
+
+// New returns a Server.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	return &Server{opts: opts, log: opts.Logger, metrics: newMetrics(opts.Registry), now: time.Now}
+}
+
+// Handler routes every endpoint.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	v1 := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.metrics.instrument(pattern, s.authorize(h)))
+	}
+	v1("POST /v1/alerts/falco", s.postFalco)
+	v1("GET /v1/incidents", s.listIncidents)
+	v1("GET /v1/incidents/{id}", s.getIncident)
+	v1("POST /v1/incidents/{id}/decisions", s.postDecision)
+	v1("GET /v1/incidents/{id}/report", s.getReport)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// authorize requires the bearer token when one is configured.
+func (s *Server) authorize(next http.Handler) http.Handler {
+	if s.opts.Token == "" {
+		return next
+	}
+	want := []byte("Bearer " + s.opts.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="quell"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.opts.Incidents.Health(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// statusOf maps an Incidents error to an HTTP status.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, ErrNotWaiting):
+		return http.StatusConflict
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusServiceUnavailable
+}
+
+func wantsJSON(r *http.Request) bool {
+	f := r.URL.Query().Get("format")
+	return f == "json" || (f == "" && strings.Contains(r.Header.Get("Accept"), "application/json"))
+}

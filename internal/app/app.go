@@ -1,0 +1,170 @@
+// Package app assembles quell's parts, the worker and the HTTP API, from
+// one configuration, for cmd/quell and for end-to-end tests.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/quell-ir/quell/activities"
+	"github.com/quell-ir/quell/internal/api"
+	"github.com/quell-ir/quell/internal/config"
+	"github.com/quell-ir/quell/internal/docker"
+	"github.com/quell-ir/quell/internal/evidence"
+	"github.com/quell-ir/quell/internal/incidents"
+	"github.com/quell-ir/quell/playbooks"
+	"github.com/quell-ir/quell/workflows"
+)
+
+// Version is quell's version, set at build time with
+// -ldflags "-X github.com/quell-ir/quell/internal/app.Version=v1.2.3".
+var Version = ""
+
+// VersionString is Version, or the module version and VCS revision.
+func VersionString() string {
+	if Version != "" {
+		return Version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}
+
+// Registry is the registry of every step kind quell can run.
+func Registry() *playbooks.Registry {
+	reg, err := playbooks.NewRegistry(workflows.Kinds()...)
+	if err != nil {
+		panic(fmt.Sprintf("step kinds: %v", err)) // a programming error, caught by tests
+	}
+	return reg
+}
+
+// LoadPlaybooks loads the playbooks in dir, or the built-in library when
+// dir is empty; an invalid playbook fails the whole load.
+func LoadPlaybooks(dir string) ([]playbooks.Playbook, error) {
+	if dir != "" {
+		return playbooks.LoadDir(dir, Registry())
+	}
+	return playbooks.LoadLibrary(Registry())
+}
+
+// Dial connects a Temporal client as the config says.
+func Dial(cfg config.Config, log *slog.Logger) (client.Client, error) {
+	opts := client.Options{
+		HostPort:  cfg.Temporal.Address,
+		Namespace: cfg.Temporal.Namespace,
+		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		Identity:  identity(),
+	}
+	tlsCfg, err := clientTLS(cfg.Temporal.TLS)
+	if err != nil {
+		return nil, err
+	}
+	opts.ConnectionOptions.TLS = tlsCfg
+	c, err := client.Dial(opts)
+	if err != nil {
+		return nil, fmt.Errorf("temporal %s: %w", cfg.Temporal.Address, err)
+	}
+	return c, nil
+}
+
+func clientTLS(t config.TLS) (*tls.Config, error) {
+	if !t.Enabled && t.CAFile == "" && t.CertFile == "" {
+		return nil, nil
+	}
+	out := &tls.Config{ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("temporal tls ca: %w", err)
+		}
+		out.RootCAs = x509.NewCertPool()
+		if !out.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("temporal tls ca %s: no certificate found", t.CAFile)
+		}
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("temporal tls client certificate: %w", err)
+		}
+		out.Certificates = []tls.Certificate{cert}
+	}
+	return out, nil
+}
+
+func identity() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("quell@%s/%d", host, os.Getpid())
+}
+
+// NewWorker builds the worker that runs incident workflows and their
+// activities against the Docker daemon in cfg; Close the runtime after the
+// worker stops.
+func NewWorker(c client.Client, cfg config.Config, rt *docker.Client) worker.Worker {
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.IncidentResponse, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
+	host, _ := os.Hostname()
+	w.RegisterActivity(&activities.Docker{Runtime: rt})
+	w.RegisterActivity(&activities.Evidence{
+		Runtime: rt,
+		Store:   evidence.NewStore(filepath.Join(cfg.DataDir, "evidence")),
+		Actor:   evidence.Actor{Who: "quell-worker", Host: host, Version: VersionString()},
+	})
+	w.RegisterActivity(&activities.Reports{Dir: filepath.Join(cfg.DataDir, "reports")})
+	return w
+}
+
+// NewAPI builds the HTTP API over the incident workflows.
+func NewAPI(c client.Client, cfg config.Config, pbs []playbooks.Playbook, log *slog.Logger) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	svc := &incidents.Service{Client: c, Namespace: cfg.Temporal.Namespace, Approvers: cfg.Approvals.Approvers,
+		DedupWindow: cfg.Incidents.DedupWindow}
+	return api.New(api.Options{
+		Incidents: svc, Playbooks: pbs, Token: cfg.API.Token, Logger: log, Registry: reg,
+	}).Handler()
+}
+
+// Serve serves h on l until ctx ends, then shuts down gracefully.
+func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http api: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http api shutdown: %w", err)
+	}
+	return nil
+}

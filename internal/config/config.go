@@ -1,0 +1,154 @@
+// Package config reads quell's one configuration file, strictly, and the
+// environment variables that override it. It is read once in main and
+// passed into constructors.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is quell's configuration.
+type Config struct {
+	// Listen is the HTTP API's address.
+	Listen string `yaml:"listen"`
+	// DataDir holds the embedded Temporal database, evidence and reports.
+	DataDir string `yaml:"data_dir"`
+	// Temporal says where the Temporal cluster is (quell serve and worker).
+	Temporal Temporal `yaml:"temporal"`
+	// Docker says which Docker daemon to act on.
+	Docker Docker `yaml:"docker"`
+	// Approvals says who may decide approval steps.
+	Approvals Approvals `yaml:"approvals"`
+	// API configures the HTTP API.
+	API API `yaml:"api"`
+	// Playbooks is a directory of playbooks; empty means the built-in library.
+	Playbooks string `yaml:"playbooks"`
+	// Incidents configures incident handling.
+	Incidents Incidents `yaml:"incidents"`
+}
+
+// Incidents configures incident handling.
+type Incidents struct {
+	// DedupWindow is how long a finished incident goes on taking the alerts
+	// about its unit before a new alert opens a new incident.
+	DedupWindow time.Duration `yaml:"dedup_window"`
+}
+
+// Temporal locates a Temporal cluster.
+type Temporal struct {
+	Address   string `yaml:"address"`
+	Namespace string `yaml:"namespace"`
+	TLS       TLS    `yaml:"tls"`
+}
+
+// TLS configures the Temporal client's TLS; all empty means plain text.
+type TLS struct {
+	CAFile     string `yaml:"ca_file"`
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	ServerName string `yaml:"server_name"`
+	// Enabled turns TLS on with the system roots when no file is given.
+	Enabled bool `yaml:"enabled"`
+}
+
+// Docker locates the Docker daemon.
+type Docker struct {
+	// Host is a Docker endpoint such as unix:///var/run/docker.sock; empty
+	// means DOCKER_HOST or the local socket.
+	Host string `yaml:"host"`
+}
+
+// Approvals lists who may decide approval steps that name no approvers.
+type Approvals struct {
+	Approvers []string `yaml:"approvers"`
+}
+
+// API configures the HTTP API.
+type API struct {
+	// Token, when set, is required as a bearer token on every /v1/ request.
+	// Prefer QUELL_API_TOKEN or token_file: it is a secret.
+	Token string `yaml:"token"`
+	// TokenFile holds the token.
+	TokenFile string `yaml:"token_file"`
+}
+
+// Default returns the configuration quell runs with when told nothing.
+func Default() Config {
+	return Config{
+		Listen:    "127.0.0.1:8080",
+		DataDir:   ".quell",
+		Temporal:  Temporal{Address: "127.0.0.1:7233", Namespace: "default"},
+		Incidents: Incidents{DedupWindow: 10 * time.Minute},
+	}
+}
+
+// Load reads the file at path (when path is not empty) over the defaults,
+// refusing unknown keys, then applies the environment.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := cfg.applyEnv(os.Getenv); err != nil {
+		return Config{}, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// applyEnv reads QUELL_API_TOKEN and the token file.
+func (c *Config) applyEnv(getenv func(string) string) error {
+	if t := getenv("QUELL_API_TOKEN"); t != "" {
+		c.API.Token = t
+	}
+	if f := getenv("QUELL_API_TOKEN_FILE"); f != "" {
+		c.API.TokenFile = f
+	}
+	if c.API.Token == "" && c.API.TokenFile != "" {
+		b, err := os.ReadFile(c.API.TokenFile)
+		if err != nil {
+			return fmt.Errorf("config: api token file: %w", err)
+		}
+		c.API.Token = strings.TrimSpace(string(b))
+	}
+	return nil
+}
+
+// Validate checks the cross-field rules and returns every problem.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: empty"))
+	}
+	if c.Temporal.Namespace == "" {
+		errs = append(errs, errors.New("temporal.namespace: empty"))
+	}
+	t := c.Temporal.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		errs = append(errs, errors.New("temporal.tls: cert_file and key_file go together"))
+	}
+	if c.Incidents.DedupWindow < 0 {
+		errs = append(errs, errors.New("incidents.dedup_window: negative"))
+	}
+	for i, a := range c.Approvals.Approvers {
+		if strings.TrimSpace(a) == "" {
+			errs = append(errs, fmt.Errorf("approvals.approvers[%d]: empty", i))
+		}
+	}
+	return errors.Join(errs...)
+}

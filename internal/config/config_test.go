@@ -1,0 +1,84 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "quell.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoad(t *testing.T) {
+	t.Setenv("QUELL_API_TOKEN", "")
+	cfg, err := Load(write(t, "data_dir: /srv/quell\napprovals:\n  approvers: [alice, bob]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.DataDir, "/srv/quell"; got != want {
+		t.Errorf("data_dir = %q, want %q", got, want)
+	}
+	if got, want := cfg.Listen, "127.0.0.1:8080"; got != want {
+		t.Errorf("listen = %q, want default %q", got, want)
+	}
+	if got := cfg.Approvals.Approvers; len(got) != 2 || got[1] != "bob" {
+		t.Errorf("approvers = %v", got)
+	}
+}
+
+func TestLoadEmptyFileKeepsDefaults(t *testing.T) {
+	cfg, err := Load(write(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Temporal.Namespace, "default"; got != want {
+		t.Errorf("namespace = %q, want %q", got, want)
+	}
+}
+
+func TestLoadRefusesUnknownKeysWithLine(t *testing.T) {
+	_, err := Load(write(t, "listen: :8080\napprovals:\n  approver: [alice]\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 3: field approver not found") {
+		t.Fatalf("err = %v, want unknown field on line 3", err)
+	}
+}
+
+func TestTokenFromEnvAndFile(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("QUELL_API_TOKEN", "")
+	t.Setenv("QUELL_API_TOKEN_FILE", tokenFile)
+	cfg, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.API.Token, "s3cret"; got != want {
+		t.Errorf("token = %q, want %q", got, want)
+	}
+	t.Setenv("QUELL_API_TOKEN", "from-env")
+	cfg, _ = Load("")
+	if got, want := cfg.API.Token, "from-env"; got != want {
+		t.Errorf("token = %q, want %q", got, want)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cfg := Default()
+	cfg.DataDir = ""
+	cfg.Temporal.TLS.CertFile = "c.pem"
+	cfg.Approvals.Approvers = []string{"alice", " "}
+	got := cfg.Validate().Error()
+	want := "data_dir: empty\ntemporal.tls: cert_file and key_file go together\napprovals.approvers[1]: empty"
+	if got != want {
+		t.Errorf("Validate() =\n%s\nwant\n%s", got, want)
+	}
+}

@@ -1,0 +1,204 @@
+// Package devserver runs a real Temporal server inside the quell process,
+// persisted to a SQLite file, for the one-machine default (quell dev) and for
+// end-to-end tests. Production points quell at an existing Temporal cluster.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// Options configure an embedded server.
+type Options struct {
+	// DBPath is the SQLite file; empty keeps everything in memory.
+	DBPath string
+	// IP is the address every service binds to; default 127.0.0.1.
+	IP string
+	// Port is the frontend's gRPC port; 0 picks a free one.
+	Port int
+	// Namespace is registered on start; default "default".
+	Namespace string
+	// LogLevel is the level of the server's own logs on stderr (debug,
+	// info, warn, error); empty discards them.
+	LogLevel string
+}
+
+// Server is an embedded Temporal server.
+type Server struct {
+	srv      temporal.Server
+	hostPort string
+	ns       string
+}
+
+// Start creates the schema when the database is new, registers the
+// namespace, and starts every Temporal service in this process.
+func Start(opts Options) (*Server, error) {
+	if opts.IP == "" {
+		opts.IP = "127.0.0.1"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	ports, err := freePorts(opts.IP, 9)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Port == 0 {
+		opts.Port = ports[8]
+	}
+	cfg := serverConfig(opts, ports)
+	sqlCfg := cfg.Persistence.DataStores[sqliteplugin.PluginName].SQL
+
+	if opts.DBPath != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.DBPath), 0o750); err != nil {
+			return nil, fmt.Errorf("temporal database dir: %w", err)
+		}
+		if _, err := os.Stat(opts.DBPath); errors.Is(err, os.ErrNotExist) {
+			if err := sqlite.SetupSchema(sqlCfg); err != nil {
+				os.Remove(opts.DBPath)
+				return nil, fmt.Errorf("temporal schema %s: %w", opts.DBPath, err)
+			}
+		}
+	}
+	nsCfg, err := sqlite.NewNamespaceConfig(cfg.ClusterMetadata.CurrentClusterName, opts.Namespace, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("temporal namespace %s: %w", opts.Namespace, err)
+	}
+	if err := sqlite.CreateNamespaces(sqlCfg, nsCfg); err != nil {
+		return nil, fmt.Errorf("temporal namespace %s: %w", opts.Namespace, err)
+	}
+
+	var logger log.Logger = log.NewNoopLogger()
+	if opts.LogLevel != "" {
+		logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: opts.LogLevel, Format: "json"}))
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(cfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	return &Server{srv: srv, hostPort: net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port)), ns: opts.Namespace}, nil
+}
+
+// HostPort is the frontend's address for SDK clients.
+func (s *Server) HostPort() string { return s.hostPort }
+
+// Namespace is the namespace registered on start.
+func (s *Server) Namespace() string { return s.ns }
+
+// Stop shuts every service down.
+func (s *Server) Stop() error { return s.srv.Stop() }
+
+// WaitReady dials the frontend until it answers or ctx ends.
+func (s *Server) WaitReady(ctx context.Context) error {
+	for {
+		conn, err := net.DialTimeout("tcp", s.hostPort, time.Second)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("temporal frontend %s: %w", s.hostPort, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func serverConfig(opts Options, ports []int) *config.Config {
+	sqlCfg := &config.SQL{
+		PluginName:        sqliteplugin.PluginName,
+		ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "2"},
+		DatabaseName:      opts.DBPath,
+	}
+	if opts.DBPath == "" {
+		sqlCfg.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		sqlCfg.DatabaseName = fmt.Sprintf("quell-%d", time.Now().UnixNano())
+	}
+	frontend := net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port))
+	service := func(grpc, membership int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: opts.IP}}
+	}
+	return &config.Config{
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: opts.IP},
+			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
+				ListenAddress: net.JoinHostPort(opts.IP, strconv.Itoa(ports[0])), HandlerPath: "/metrics",
+			}},
+		},
+		Persistence: config.Persistence{
+			DefaultStore:     sqliteplugin.PluginName,
+			VisibilityStore:  sqliteplugin.PluginName,
+			NumHistoryShards: 1,
+			DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			FailoverVersionIncrement: 10,
+			MasterClusterName:        "active",
+			CurrentClusterName:       "active",
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services: map[string]config.Service{
+			"frontend": service(opts.Port, ports[1]),
+			"history":  service(ports[2], ports[3]),
+			"matching": service(ports[4], ports[5]),
+			"worker":   service(ports[6], ports[7]),
+		},
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		PublicClient: config.PublicClient{HostPort: frontend},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+	}
+}
+
+// freePorts asks the kernel for n distinct free TCP ports on ip.
+func freePorts(ip string, n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

@@ -1,0 +1,167 @@
+package evidence
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+)
+
+// Writer writes one artifact to a temporary file beside its final name,
+// hashing it with SHA-256 and counting its bytes as they pass, so the stream
+// is never read twice. Finish with Commit or Abort; a Writer is not safe for
+// concurrent use.
+type Writer struct {
+	folder     *Folder
+	name       string
+	file       *os.File
+	tmp, final string
+	hash       hash.Hash
+	size       int64
+	err        error // first write error; Commit refuses after one
+	closed     bool
+}
+
+// Write writes p to the artifact, hashing what reached the file.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.closed {
+		return 0, fmt.Errorf("artifact %q: writer closed", w.name)
+	}
+	if w.err != nil {
+		return 0, fmt.Errorf("artifact %q: %w", w.name, w.err)
+	}
+	n, err := w.file.Write(p)
+	w.hash.Write(p[:n])
+	w.size += int64(n)
+	if err != nil {
+		w.err = err
+		return n, fmt.Errorf("artifact %q: %w", w.name, err)
+	}
+	return n, nil
+}
+
+// Size returns the number of bytes written so far.
+func (w *Writer) Size() int64 {
+	return w.size
+}
+
+// Commit completes the artifact: it fsyncs the file, makes it read-only
+// (0440), renames it to its final name, fsyncs the directory, and appends
+// it to the journal and a "collected" entry to the custody log, both
+// fsynced. If only the custody append fails the artifact is still complete
+// and the error says so; the next Open or Seal adds the missing entry.
+func (w *Writer) Commit() (Artifact, error) {
+	if w.closed {
+		return Artifact{}, fmt.Errorf("artifact %q: writer closed", w.name)
+	}
+	w.closed = true
+	inc := w.folder.inc
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	defer delete(inc.inflight, w.name)
+	if err := w.publish(); err != nil {
+		return Artifact{}, fmt.Errorf("commit artifact %q: %w", w.name, err)
+	}
+	a := Artifact{
+		Name:        w.name,
+		Path:        w.name,
+		Size:        w.size,
+		SHA256:      hex.EncodeToString(w.hash.Sum(nil)),
+		CollectedAt: w.folder.store.clock(),
+	}
+	if err := appendLine(filepath.Join(inc.dir, journalName), a); err != nil {
+		os.Remove(w.final) // unrecorded; removing it now spares the retry a discard
+		return Artifact{}, fmt.Errorf("commit artifact %q: %w", w.name, err)
+	}
+	inc.record(a)
+	err := w.folder.appendCustody(CustodyEntry{Action: ActionCollected, Artifact: a.Name, SHA256: a.SHA256})
+	if err != nil {
+		return a, fmt.Errorf("artifact %q committed without custody entry: %w", w.name, err)
+	}
+	return a, nil
+}
+
+// publish makes the temporary file durable and read-only and renames it
+// into place, or removes it; the caller holds inc.mu.
+func (w *Writer) publish() error {
+	// Another process working on the same folder could have replaced the
+	// temporary file; then it is not ours to publish or remove.
+	if err := w.stillOurs(); err != nil {
+		w.file.Close()
+		return err
+	}
+	if err := w.rename(); err != nil {
+		os.Remove(w.tmp)
+		return err
+	}
+	return w.syncDirs()
+}
+
+func (w *Writer) rename() error {
+	err := w.err
+	if err == nil {
+		err = w.file.Sync()
+	}
+	if err == nil {
+		err = w.file.Chmod(sealedMode)
+	}
+	if cerr := w.file.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(w.final); err == nil {
+		return ErrExists // completed meanwhile by another process: never replace it
+	}
+	return os.Rename(w.tmp, w.final)
+}
+
+func (w *Writer) stillOurs() error {
+	mine, err := w.file.Stat()
+	if err != nil {
+		return err
+	}
+	now, err := os.Lstat(w.tmp)
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(mine, now) {
+		return errors.New("temporary file replaced by another writer")
+	}
+	return nil
+}
+
+// syncDirs fsyncs every directory from the artifact's up to the incident
+// folder, since Create may have made some of them.
+func (w *Writer) syncDirs() error {
+	root := w.folder.inc.dir
+	for dir := filepath.Dir(w.final); ; dir = filepath.Dir(dir) {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+		if dir == root || len(dir) <= len(root) {
+			return nil
+		}
+	}
+}
+
+// Abort abandons the artifact and removes the temporary file. After Commit
+// it does nothing, so it can be deferred.
+func (w *Writer) Abort() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	inc := w.folder.inc
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	delete(inc.inflight, w.name)
+	w.file.Close()
+	if err := os.Remove(w.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("abort artifact %q: %w", w.name, err)
+	}
+	return nil
+}

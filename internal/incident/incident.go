@@ -1,0 +1,180 @@
+// Package incident holds an incident's state as the workflow keeps it and as
+// the API, the report and the notifiers read it.
+package incident
+
+import (
+	"time"
+
+	"github.com/quell-ir/quell/internal/alert"
+)
+
+// Incident statuses.
+const (
+	StatusRunning          = "running"
+	StatusAwaitingApproval = "awaiting_approval"
+	StatusCompleted        = "completed"
+	StatusFailed           = "failed"
+)
+
+// Step statuses.
+const (
+	StepPending          = "pending"
+	StepRunning          = "running"
+	StepSucceeded        = "succeeded"
+	StepFailed           = "failed"
+	StepSkipped          = "skipped"
+	StepAwaitingApproval = "awaiting_approval"
+)
+
+// Incident is the state of one incident response.
+type Incident struct {
+	// ID is the incident's ID: its workflow ID, a dot, and the run ID.
+	ID string `json:"id"`
+	// Status is one of the Status constants.
+	Status string `json:"status"`
+	// Resolution says how the incident ended, in words, once it has.
+	Resolution string `json:"resolution,omitempty"`
+	// Playbook is the name of the playbook that runs.
+	Playbook string `json:"playbook"`
+	// Rule is the rule of the alert that opened the incident.
+	Rule string `json:"rule"`
+	// Priority is that alert's priority.
+	Priority alert.Priority `json:"priority"`
+	// Target is the unit the incident is about, completed from Docker once known.
+	Target alert.Target `json:"target"`
+	// AlertsCount counts every alert that joined the incident.
+	AlertsCount int `json:"alerts_count"`
+	// Alerts holds the first alerts that joined, up to MaxAlerts.
+	Alerts []AlertRef `json:"alerts"`
+	// Steps holds every playbook step in order.
+	Steps []Step `json:"steps"`
+	// Timeline holds what happened, in order.
+	Timeline []Event `json:"timeline"`
+	// Decisions holds every decision taken on approval steps.
+	Decisions []Decision `json:"decisions,omitempty"`
+	// Isolation records what containment changed, for undo and for the report.
+	Isolation *Isolation `json:"isolation,omitempty"`
+	// Evidence describes the preserved evidence, once taken.
+	Evidence *Evidence `json:"evidence,omitempty"`
+	// DetectedAt is when the detector saw the first event.
+	DetectedAt time.Time `json:"detected_at"`
+	// OpenedAt is when quell accepted the first alert.
+	OpenedAt time.Time `json:"opened_at"`
+	// ContainedAt is when isolation finished, if it has.
+	ContainedAt *time.Time `json:"contained_at,omitempty"`
+	// ClosedAt is when the incident ended, if it has.
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
+}
+
+// MaxAlerts bounds Incident.Alerts; AlertsCount goes on counting past it.
+const MaxAlerts = 100
+
+// AlertRef is the short record of one alert that joined an incident.
+type AlertRef struct {
+	Rule       string         `json:"rule"`
+	Priority   alert.Priority `json:"priority"`
+	Time       time.Time      `json:"time"`
+	ReceivedAt time.Time      `json:"received_at"`
+	Digest     string         `json:"digest"`
+	Output     string         `json:"output,omitempty"`
+}
+
+// Step is the state of one playbook step.
+type Step struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	Status     string     `json:"status"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Error      string     `json:"error"`
+	// Summary says in a line what the step did.
+	Summary string `json:"summary,omitempty"`
+}
+
+// Event is one timeline entry.
+type Event struct {
+	Time    time.Time `json:"time"`
+	Type    string    `json:"type"`
+	Step    string    `json:"step,omitempty"`
+	Message string    `json:"message"`
+}
+
+// Decision is a responder's decision on an approval step.
+type Decision struct {
+	Step     string    `json:"step"`
+	Decision string    `json:"decision"`
+	Approver string    `json:"approver"`
+	Comment  string    `json:"comment,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Decisions a responder may take.
+const (
+	Approve = "approve"
+	Reject  = "reject"
+)
+
+// Isolation records a container's network attachments before it was cut off,
+// and whether it was already paused.
+type Isolation struct {
+	ContainerID string       `json:"container_id"`
+	Networks    []Attachment `json:"networks"`
+	WasPaused   bool         `json:"was_paused"`
+	Paused      bool         `json:"paused"`
+	Note        string       `json:"note,omitempty"`
+}
+
+// Attachment is one network a container was attached to.
+type Attachment struct {
+	Network   string   `json:"network"`
+	NetworkID string   `json:"network_id,omitempty"`
+	Aliases   []string `json:"aliases,omitempty"`
+	IPv4      string   `json:"ipv4,omitempty"`
+	IPv6      string   `json:"ipv6,omitempty"`
+	Links     []string `json:"links,omitempty"`
+}
+
+// Evidence describes an incident's preserved evidence.
+type Evidence struct {
+	// Dir is the evidence folder on the worker that took it.
+	Dir string `json:"dir"`
+	// ManifestSHA256 is the hex SHA-256 of manifest.json.
+	ManifestSHA256 string `json:"manifest_sha256"`
+	// Artifacts lists what was preserved.
+	Artifacts []Artifact `json:"artifacts"`
+	// Image is the committed image of the container, tagged with the incident.
+	Image   string `json:"image,omitempty"`
+	ImageID string `json:"image_id,omitempty"`
+	// Verified is set once every hash has been recomputed and matched.
+	Verified   bool       `json:"verified"`
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
+	// Notes records what could not be collected and why.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Artifact is one preserved file.
+type Artifact struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// TimeToContain is the time from quell accepting the first alert to the
+// unit being isolated, and zero while it is not.
+func (i Incident) TimeToContain() time.Duration {
+	if i.ContainedAt == nil {
+		return 0
+	}
+	return i.ContainedAt.Sub(i.OpenedAt)
+}
+
+// Step returns the step with the given ID.
+func (i *Incident) Step(id string) (*Step, bool) {
+	for k := range i.Steps {
+		if i.Steps[k].ID == id {
+			return &i.Steps[k], true
+		}
+	}
+	return nil, false
+}

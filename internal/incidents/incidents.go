@@ -1,0 +1,197 @@
+// Package incidents reaches the incident workflows through a Temporal
+// client: it is the API's Incidents.
+package incidents
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/quell-ir/quell/internal/alert"
+	"github.com/quell-ir/quell/internal/api"
+	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/playbooks"
+	"github.com/quell-ir/quell/workflows"
+)
+
+// Service starts, reads and steers incident workflows.
+type Service struct {
+	Client    client.Client
+	Namespace string
+	// Approvers may decide approval steps that name none of their own.
+	Approvers []string
+	// DedupWindow is how long a finished incident takes late alerts.
+	DedupWindow time.Duration
+}
+
+var _ api.Incidents = (*Service)(nil)
+
+// Open signals the alert to the open incident of its unit, or starts one
+// (signal-with-start on the unit's workflow ID). Temporal has recorded the
+// alert when it returns.
+func (s *Service) Open(ctx context.Context, a alert.Alert, pb playbooks.Playbook) (api.Opened, error) {
+	wfID := WorkflowID(a)
+	dc := converter.GetDefaultDataConverter()
+	input, err := dc.ToPayloads(workflows.IncidentInput{
+		Alert: a, Playbook: pb, Approvers: s.Approvers, DedupWindow: s.DedupWindow,
+	})
+	if err != nil {
+		return api.Opened{}, fmt.Errorf("encode incident input: %w", err)
+	}
+	signal, err := dc.ToPayloads(a)
+	if err != nil {
+		return api.Opened{}, fmt.Errorf("encode alert: %w", err)
+	}
+	memo, err := encodeMemo(dc, map[string]any{
+		memoPlaybook: pb.Name, memoTarget: a.Target, memoStatus: incident.StatusRunning,
+	})
+	if err != nil {
+		return api.Opened{}, err
+	}
+	resp, err := s.Client.WorkflowService().SignalWithStartWorkflowExecution(ctx, &workflowservice.SignalWithStartWorkflowExecutionRequest{
+		Namespace:             s.Namespace,
+		WorkflowId:            wfID,
+		WorkflowType:          &commonpb.WorkflowType{Name: workflows.IncidentWorkflow},
+		TaskQueue:             &taskqueuepb.TaskQueue{Name: workflows.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		Input:                 input,
+		SignalName:            workflows.SignalAlert,
+		SignalInput:           signal,
+		Identity:              "quell-api",
+		RequestId:             requestID(),
+		WorkflowIdReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		Memo:                  memo,
+	})
+	if err != nil {
+		return api.Opened{}, fmt.Errorf("signal-with-start %s: %w", wfID, err)
+	}
+	return api.Opened{IncidentID: wfID + "." + resp.GetRunId(), Deduplicated: !resp.GetStarted()}, nil
+}
+
+// WorkflowID is the ID of the incident workflow for the alert's unit, so
+// that alerts about one unit join one incident; an alert that names no unit
+// gets a workflow of its own.
+func WorkflowID(a alert.Alert) string {
+	if key, err := a.Target.UnitKey(); err == nil {
+		return key
+	}
+	return "alert-" + strings.TrimPrefix(a.Digest, "sha256:")[:16]
+}
+
+// ParseID splits an incident ID into workflow and run IDs.
+func ParseID(id string) (workflowID, runID string, err error) {
+	i := strings.LastIndexByte(id, '.')
+	if i <= 0 || i == len(id)-1 {
+		return "", "", fmt.Errorf("incident %q: %w", id, api.ErrNotFound)
+	}
+	return id[:i], id[i+1:], nil
+}
+
+// Get returns the incident's state: the workflow's result once it has
+// closed (no worker needed), its status query while it runs.
+func (s *Service) Get(ctx context.Context, id string) (incident.Incident, error) {
+	wfID, runID, err := ParseID(id)
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, wfID, runID)
+	if err != nil {
+		return incident.Incident{}, lookupErr(id, err)
+	}
+	var inc incident.Incident
+	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		err = s.Client.GetWorkflow(ctx, wfID, runID).Get(ctx, &inc)
+	} else {
+		var v converter.EncodedValue
+		v, err = s.Client.QueryWorkflow(ctx, wfID, runID, workflows.QueryStatus)
+		if err == nil {
+			err = v.Get(&inc)
+		}
+	}
+	if err != nil {
+		return incident.Incident{}, lookupErr(id, err)
+	}
+	return inc, nil
+}
+
+// Decide sends the decision as an update and waits for its outcome.
+func (s *Service) Decide(ctx context.Context, id string, d api.Decision) (incident.Decision, error) {
+	wfID, runID, err := ParseID(id)
+	if err != nil {
+		return incident.Decision{}, err
+	}
+	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   wfID,
+		RunID:        runID,
+		UpdateID:     d.RequestID,
+		UpdateName:   workflows.UpdateDecide,
+		Args:         []any{workflows.DecisionRequest{Step: d.Step, Decision: d.Decision, Approver: d.Approver, Comment: d.Comment}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var got incident.Decision
+	if err == nil {
+		err = h.Get(ctx, &got)
+	}
+	if err != nil {
+		return incident.Decision{}, decisionErr(id, err)
+	}
+	return got, nil
+}
+
+// Health checks that the Temporal frontend answers.
+func (s *Service) Health(ctx context.Context) error {
+	if _, err := s.Client.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return fmt.Errorf("temporal: %w", err)
+	}
+	return nil
+}
+
+func decisionErr(id string, err error) error {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		switch app.Type() {
+		case workflows.ErrTypeNotApprover:
+			return fmt.Errorf("%s: %w", app.Message(), api.ErrForbidden)
+		case workflows.ErrTypeNotWaiting:
+			return fmt.Errorf("%s: %w", app.Message(), api.ErrNotWaiting)
+		case workflows.ErrTypeBadDecision:
+			return fmt.Errorf("%s: %w", app.Message(), api.ErrBadRequest)
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// An update to a closed workflow: nothing waits any more.
+		if strings.Contains(notFound.Error(), "completed") {
+			return fmt.Errorf("incident %s has closed: %w", id, api.ErrNotWaiting)
+		}
+		return fmt.Errorf("incident %s: %w", id, api.ErrNotFound)
+	}
+	return fmt.Errorf("decide on incident %s: %w", id, err)
+}
+
+func lookupErr(id string, err error) error {
+	var notFound *serviceerror.NotFound
+	var invalid *serviceerror.InvalidArgument
+	if errors.As(err, &notFound) || errors.As(err, &invalid) {
+		return fmt.Errorf("incident %s: %w", id, api.ErrNotFound)
+	}
+	return fmt.Errorf("incident %s: %w", id, err)
+}
+
+func requestID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,209 @@
+// Package report renders an incident's post-incident report, in Markdown for
+// people and JSON for machines, from the incident's state.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/quell-ir/quell/internal/incident"
+)
+
+// Document is the JSON form of a report.
+type Document struct {
+	incident.Incident
+	// TimeToContainSeconds is the time from accepting the first alert to
+	// isolation, in seconds; absent while not contained.
+	TimeToContainSeconds *float64 `json:"time_to_contain_seconds,omitempty"`
+	// DetectionToContainSeconds is the same from the detector's own event time.
+	DetectionToContainSeconds *float64 `json:"detection_to_contain_seconds,omitempty"`
+	// GeneratedAt is when the report was rendered.
+	GeneratedAt time.Time `json:"generated_at"`
+}
+
+// JSON writes the report as indented JSON.
+func JSON(w io.Writer, inc incident.Incident, now time.Time) error {
+	doc := Document{Incident: inc, GeneratedAt: now.UTC()}
+	if inc.ContainedAt != nil {
+		ttc := inc.TimeToContain().Seconds()
+		dtc := inc.ContainedAt.Sub(inc.DetectedAt).Seconds()
+		doc.TimeToContainSeconds, doc.DetectionToContainSeconds = &ttc, &dtc
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("report %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// Markdown writes the report for people.
+func Markdown(w io.Writer, inc incident.Incident, now time.Time) error {
+	m := &mdWriter{w: w}
+	m.summary(inc, now)
+	m.steps(inc)
+	m.decisions(inc)
+	m.isolation(inc)
+	m.evidence(inc)
+	m.timeline(inc)
+	m.alerts(inc)
+	if m.err != nil {
+		return fmt.Errorf("report %s: %w", inc.ID, m.err)
+	}
+	return nil
+}
+
+// mdWriter writes Markdown and keeps the first error.
+type mdWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (m *mdWriter) printf(format string, args ...any) {
+	if m.err == nil {
+		_, m.err = fmt.Fprintf(m.w, format, args...)
+	}
+}
+
+func (m *mdWriter) summary(inc incident.Incident, now time.Time) {
+	t := inc.Target
+	m.printf("# Incident report: %s\n\n", inc.Rule)
+	m.printf("| | |\n|---|---|\n")
+	m.printf("| Incident | `%s` |\n", inc.ID)
+	m.printf("| Status | %s |\n", inc.Status)
+	if inc.Resolution != "" {
+		m.printf("| Resolution | %s |\n", cell(inc.Resolution))
+	}
+	m.printf("| Playbook | %s |\n", inc.Playbook)
+	m.printf("| Rule | %s (priority %s) |\n", cell(inc.Rule), inc.Priority)
+	m.printf("| Container | `%s` (%s) |\n", t.ContainerID, cell(orDash(t.ContainerName)))
+	m.printf("| Image | %s |\n", cell(orDash(t.Image)))
+	m.printf("| Host | %s |\n", cell(orDash(t.Host)))
+	m.printf("| Alerts | %d |\n", inc.AlertsCount)
+	m.printf("| Detected | %s |\n", stamp(&inc.DetectedAt))
+	m.printf("| Opened | %s |\n", stamp(&inc.OpenedAt))
+	m.printf("| Contained | %s |\n", stamp(inc.ContainedAt))
+	if inc.ContainedAt != nil {
+		m.printf("| Time to contain | %s from the alert (%s from detection) |\n",
+			inc.TimeToContain().Round(time.Millisecond), inc.ContainedAt.Sub(inc.DetectedAt).Round(time.Millisecond))
+	}
+	m.printf("| Closed | %s |\n", stamp(inc.ClosedAt))
+	m.printf("| Report generated | %s |\n\n", stamp(&now))
+}
+
+func (m *mdWriter) steps(inc incident.Incident) {
+	m.printf("## Steps\n\n| Step | Kind | Status | Started | Finished | Took | Detail |\n|---|---|---|---|---|---|---|\n")
+	for _, s := range inc.Steps {
+		detail := s.Summary
+		if s.Error != "" {
+			detail = "error: " + s.Error
+		}
+		m.printf("| %s | %s | %s | %s | %s | %s | %s |\n", s.ID, s.Kind, s.Status,
+			stamp(s.StartedAt), stamp(s.FinishedAt), took(s.StartedAt, s.FinishedAt), cell(orDash(detail)))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) decisions(inc incident.Incident) {
+	if len(inc.Decisions) == 0 {
+		return
+	}
+	m.printf("## Approvals\n\n| Step | Decision | By | At | Comment |\n|---|---|---|---|---|\n")
+	for _, d := range inc.Decisions {
+		m.printf("| %s | %s | %s | %s | %s |\n", d.Step, d.Decision, cell(d.Approver), stamp(&d.At), cell(orDash(d.Comment)))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) isolation(inc incident.Incident) {
+	iso := inc.Isolation
+	if iso == nil {
+		return
+	}
+	m.printf("## Containment\n\n")
+	m.printf("- Paused: %t (already paused before: %t)\n", iso.Paused, iso.WasPaused)
+	for _, a := range iso.Networks {
+		m.printf("- Disconnected from network `%s` (ip %s, aliases %s)\n", a.Network, orDash(a.IPv4), orDash(strings.Join(a.Aliases, ", ")))
+	}
+	if len(iso.Networks) == 0 {
+		m.printf("- Attached to no network\n")
+	}
+	if iso.Note != "" {
+		m.printf("- Note: %s\n", iso.Note)
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) evidence(inc incident.Incident) {
+	ev := inc.Evidence
+	if ev == nil {
+		return
+	}
+	m.printf("## Evidence\n\nFolder `%s`; manifest SHA-256 `%s`; verified: %s.\n\n", ev.Dir, ev.ManifestSHA256, verified(ev))
+	if ev.Image != "" {
+		m.printf("Committed image `%s` (`%s`).\n\n", ev.Image, ev.ImageID)
+	}
+	m.printf("| Artifact | Size | SHA-256 |\n|---|---|---|\n")
+	for _, a := range ev.Artifacts {
+		m.printf("| %s | %d | `%s` |\n", a.Path, a.Size, a.SHA256)
+	}
+	for _, n := range ev.Notes {
+		m.printf("\nNote: %s\n", n)
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) timeline(inc incident.Incident) {
+	m.printf("## Timeline\n\n| Time | Event | Step | Detail |\n|---|---|---|---|\n")
+	for _, e := range inc.Timeline {
+		m.printf("| %s | %s | %s | %s |\n", stamp(&e.Time), e.Type, orDash(e.Step), cell(e.Message))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) alerts(inc incident.Incident) {
+	m.printf("## Alerts\n\n%d alert(s) joined this incident", inc.AlertsCount)
+	if inc.AlertsCount > len(inc.Alerts) {
+		m.printf("; the first %d are listed", len(inc.Alerts))
+	}
+	m.printf(".\n\n| Received | Detected | Rule | Priority | Payload digest |\n|---|---|---|---|---|\n")
+	for _, a := range inc.Alerts {
+		m.printf("| %s | %s | %s | %s | `%s` |\n", stamp(&a.ReceivedAt), stamp(&a.Time), cell(a.Rule), a.Priority, a.Digest)
+	}
+}
+
+func verified(ev *incident.Evidence) string {
+	if !ev.Verified {
+		return "no"
+	}
+	return "yes, at " + stamp(ev.VerifiedAt)
+}
+
+func stamp(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000Z")
+}
+
+func took(from, to *time.Time) string {
+	if from == nil || to == nil {
+		return "-"
+	}
+	return to.Sub(*from).Round(time.Millisecond).String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cell keeps a value from breaking a Markdown table row.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+}

@@ -1,0 +1,172 @@
+package playbooks
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/quell-ir/quell/internal/alert"
+)
+
+// regexPrefix marks a rule pattern as a regular expression.
+const regexPrefix = "regex:"
+
+// Target kinds a Match may name.
+var targetKinds = []string{alert.KindDocker, "kubernetes"}
+
+// targetFields maps the target.* pseudo-fields of RequiredFields to the
+// part of the alert's target each names.
+var targetFields = map[string]func(alert.Target) string{
+	"target.kind":           func(t alert.Target) string { return t.Kind },
+	"target.host":           func(t alert.Target) string { return t.Host },
+	"target.container_id":   func(t alert.Target) string { return t.ContainerID },
+	"target.container_name": func(t alert.Target) string { return t.ContainerName },
+	"target.image":          func(t alert.Target) string { return t.Image },
+	"target.namespace":      func(t alert.Target) string { return t.Namespace },
+	"target.pod":            func(t alert.Target) string { return t.Pod },
+}
+
+// Matches reports whether a meets every criterion of m.
+func (m Match) Matches(a alert.Alert) bool {
+	return a.Source == m.Source &&
+		(m.Target == "" || a.Target.Kind == m.Target) &&
+		a.Priority >= m.MinPriority &&
+		m.matchesRule(a.Rule) &&
+		hasAll(a.Tags, m.Tags) &&
+		m.hasFields(a)
+}
+
+// matchesRule reports whether rule matches one of m's rule patterns; with
+// none, every rule matches.
+func (m Match) matchesRule(rule string) bool {
+	if len(m.Rules) == 0 {
+		return true
+	}
+	for _, pat := range m.Rules {
+		if ruleMatches(pat, rule) {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleMatches reports whether rule matches one pattern: "*", a regular
+// expression after "regex:", or an exact name or glob.
+func ruleMatches(pat, rule string) bool {
+	if pat == "*" || pat == rule {
+		return true
+	}
+	if re, ok := strings.CutPrefix(pat, regexPrefix); ok {
+		// Validated patterns compile; an invalid one matches nothing.
+		r, err := regexp.Compile(re)
+		return err == nil && r.MatchString(rule)
+	}
+	ok, err := path.Match(pat, rule)
+	return err == nil && ok
+}
+
+// hasAll reports whether every one of want is in have.
+func hasAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasFields reports whether every required field is present and non-empty
+// in a's fields or, for target.* pseudo-fields, in a's target.
+func (m Match) hasFields(a alert.Alert) bool {
+	for _, f := range m.RequiredFields {
+		if get, ok := targetFields[f]; ok {
+			if get(a.Target) == "" {
+				return false
+			}
+			continue
+		}
+		if isEmpty(a.Fields[f]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isEmpty reports whether a detector field value is missing: nil, an empty
+// string, Falco's "<NA>", or an empty list or mapping.
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return v == "" || v == "<NA>"
+	case []any:
+		return len(v) == 0
+	case map[string]any:
+		return len(v) == 0
+	}
+	return false
+}
+
+// problems returns every problem with m, each starting "match: ".
+func (m Match) problems() []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, "match: "+fmt.Sprintf(format, args...)) }
+	if m.Source == "" {
+		add("source required")
+	}
+	if m.Target != "" && !slices.Contains(targetKinds, m.Target) {
+		add("target %q unknown (want %s)", m.Target, strings.Join(targetKinds, " or "))
+	}
+	if m.MinPriority < alert.Debug || m.MinPriority > alert.Emergency {
+		add("min_priority %s unknown", m.MinPriority)
+	}
+	for _, r := range m.Rules {
+		if err := checkRule(r); err != nil {
+			add("rule %q: %v", r, err)
+		}
+	}
+	for _, t := range m.Tags {
+		if t == "" {
+			add("empty tag")
+		}
+	}
+	for _, f := range m.RequiredFields {
+		if msg := checkField(f); msg != "" {
+			add("%s", msg)
+		}
+	}
+	return out
+}
+
+// checkRule reports an empty rule pattern, a bad glob or a regular
+// expression that does not compile.
+func checkRule(r string) error {
+	if r == "" || r == regexPrefix {
+		return fmt.Errorf("empty pattern")
+	}
+	if re, ok := strings.CutPrefix(r, regexPrefix); ok {
+		_, err := regexp.Compile(re)
+		return err
+	}
+	_, err := path.Match(r, "")
+	return err
+}
+
+// checkField returns a problem with a required field name, or "".
+func checkField(f string) string {
+	if f == "" {
+		return "empty required field"
+	}
+	if _, ok := targetFields[f]; ok || !strings.HasPrefix(f, "target.") {
+		return ""
+	}
+	names := make([]string, 0, len(targetFields))
+	for n := range targetFields {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return fmt.Sprintf("required field %q unknown (target fields: %s)", f, strings.Join(names, ", "))
+}

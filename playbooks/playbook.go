@@ -1,0 +1,102 @@
+// Package playbooks holds the playbook schema as Go types, the strict YAML
+// loader, validation, the step-kind registry and the built-in library of
+// playbooks.
+//
+// A playbook says which alerts it answers (its Match) and the ordered steps
+// quell runs for them. The incident workflow receives a validated Playbook as
+// JSON input, so every type here round-trips through encoding/json without
+// loss.
+package playbooks
+
+import "github.com/quell-ir/quell/internal/alert"
+
+// What a step's failure does to the rest of the playbook.
+const (
+	// OnFailureAbort stops the playbook when the step fails (the default).
+	OnFailureAbort = "abort"
+	// OnFailureContinue records the failure and runs the next step.
+	OnFailureContinue = "continue"
+)
+
+// Playbook is an ordered list of steps run for alerts that match it.
+type Playbook struct {
+	// Name identifies the playbook; lower-case letters, digits and dashes.
+	Name string `yaml:"name" json:"name"`
+	// Description says in human words what the playbook does and why.
+	Description string `yaml:"description" json:"description,omitempty"`
+	// Match selects the alerts the playbook answers.
+	Match Match `yaml:"match" json:"match"`
+	// Steps run in order.
+	Steps []Step `yaml:"steps" json:"steps"`
+	// File is where the playbook was loaded from, when it came from a file.
+	File string `yaml:"-" json:"file,omitempty"`
+}
+
+// Match selects alerts. Every criterion must hold; empty criteria hold for
+// any alert.
+type Match struct {
+	// Source is the detector family the alert must come from, e.g. "falco".
+	Source string `yaml:"source" json:"source"`
+	// Target is the kind of unit the alert must name ("docker" or
+	// "kubernetes"); empty matches any alert, even one naming no unit.
+	Target string `yaml:"target" json:"target,omitempty"`
+	// MinPriority is the lowest priority that matches.
+	MinPriority alert.Priority `yaml:"min_priority" json:"min_priority"`
+	// Rules are rule names the alert's rule must match one of: exact names,
+	// globs in path.Match syntax ("*" alone matches every rule, "/"
+	// included), or "regex:<re>" (unanchored, Go syntax). Empty matches
+	// any rule.
+	Rules []string `yaml:"rules" json:"rules,omitempty"`
+	// Tags must all be among the alert's tags.
+	Tags []string `yaml:"tags" json:"tags,omitempty"`
+	// RequiredFields are detector output fields (e.g. "proc.cmdline") that
+	// must be present and non-empty, or target.* pseudo-fields (e.g.
+	// "target.container_id") naming parts of the alert's target that must
+	// be non-empty.
+	RequiredFields []string `yaml:"required_fields" json:"required_fields,omitempty"`
+}
+
+// Step is one action of a playbook, run as a Temporal activity (or, for a
+// gate kind, by the workflow itself).
+type Step struct {
+	// ID names the step within its playbook.
+	ID string `yaml:"id" json:"id"`
+	// Kind is the registered step kind, e.g. "docker:isolate".
+	Kind string `yaml:"kind" json:"kind"`
+	// With holds the kind's parameters. After Validate it holds every
+	// parameter that has a value (defaults included), as string, bool, int
+	// or []string; durations are canonical strings such as "1m30s".
+	With map[string]any `yaml:"with" json:"with,omitempty"`
+	// Timeout bounds one run of the step (for a gate: the wait for a human).
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+	// Retry is the step's retry policy; nil for gates.
+	Retry *Retry `yaml:"retry" json:"retry,omitempty"`
+	// OnFailure is OnFailureAbort or OnFailureContinue.
+	OnFailure string `yaml:"on_failure" json:"on_failure"`
+}
+
+// Retry is a step's retry policy, in the terms of Temporal's RetryPolicy.
+// Zero fields leave Temporal's defaults in place; MaxAttempts 0 means
+// unlimited attempts within the step's timeout.
+type Retry struct {
+	// MaxAttempts caps the attempts, the first included.
+	MaxAttempts int `yaml:"max_attempts" json:"max_attempts,omitempty"`
+	// InitialInterval is the wait before the first retry.
+	InitialInterval Duration `yaml:"initial_interval" json:"initial_interval,omitempty"`
+	// BackoffCoefficient multiplies the wait after each retry; at least 1.
+	BackoffCoefficient float64 `yaml:"backoff_coefficient" json:"backoff_coefficient,omitempty"`
+	// MaximumInterval caps the wait between retries.
+	MaximumInterval Duration `yaml:"maximum_interval" json:"maximum_interval,omitempty"`
+	// NonRetryable lists application error types that are never retried.
+	NonRetryable []string `yaml:"non_retryable" json:"non_retryable,omitempty"`
+}
+
+// Select returns the first playbook, in the order given, that matches a.
+func Select(pbs []Playbook, a alert.Alert) (Playbook, bool) {
+	for _, p := range pbs {
+		if p.Match.Matches(a) {
+			return p, true
+		}
+	}
+	return Playbook{}, false
+}

@@ -1,0 +1,202 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/quell-ir/quell/internal/alert"
+	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/playbooks"
+)
+
+// IncidentInput is the input of IncidentResponse. The playbook is part of
+// it, validated before the start, so history records exactly what ran.
+type IncidentInput struct {
+	// Alert is the alert that opened the incident. It is also delivered as
+	// the first SignalAlert, which is what counts it.
+	Alert alert.Alert `json:"alert"`
+	// Playbook is the validated playbook to run.
+	Playbook playbooks.Playbook `json:"playbook"`
+	// Approvers may decide approval steps that name none of their own.
+	Approvers []string `json:"approvers"`
+	// DedupWindow is how long the incident goes on taking alerts about its
+	// unit after its steps have finished, so a detector's late or repeated
+	// alerts join it instead of opening a new incident.
+	DedupWindow time.Duration `json:"dedup_window"`
+}
+
+// IncidentResponse runs a playbook for one incident: it interprets the
+// steps in order, records a timeline, answers QueryStatus, takes decisions
+// through UpdateDecide and counts every alert that joins through SignalAlert.
+func IncidentResponse(ctx workflow.Context, in IncidentInput) (incident.Incident, error) {
+	r := newResponse(ctx, in)
+	if err := r.setup(ctx); err != nil {
+		return r.inc, err
+	}
+	return r.run(ctx)
+}
+
+// response is one run of IncidentResponse.
+type response struct {
+	in        IncidentInput
+	inc       incident.Incident
+	decisions map[string]incident.Decision
+	// stopped says why the remaining steps are skipped; "" while they run.
+	stopped string
+	// aborted is set when a failing step stopped the playbook.
+	aborted bool
+	// undo holds compensations, run in reverse on release.
+	undo []compensation
+}
+
+// compensation undoes one step's effect.
+type compensation struct {
+	step string
+	run  func(workflow.Context) (string, error)
+}
+
+func newResponse(ctx workflow.Context, in IncidentInput) *response {
+	info := workflow.GetInfo(ctx)
+	r := &response{in: in, decisions: map[string]incident.Decision{}}
+	r.inc = incident.Incident{
+		ID:         info.WorkflowExecution.ID + "." + info.FirstRunID,
+		Status:     incident.StatusRunning,
+		Playbook:   in.Playbook.Name,
+		Rule:       in.Alert.Rule,
+		Priority:   in.Alert.Priority,
+		Target:     in.Alert.Target,
+		DetectedAt: in.Alert.Time,
+		OpenedAt:   in.Alert.ReceivedAt,
+	}
+	for _, s := range in.Playbook.Steps {
+		r.inc.Steps = append(r.inc.Steps, incident.Step{ID: s.ID, Kind: s.Kind, Status: incident.StepPending})
+	}
+	return r
+}
+
+func (r *response) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (incident.Incident, error) {
+		return r.inc, nil
+	}); err != nil {
+		return fmt.Errorf("query handler: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide, r.decide,
+		workflow.UpdateHandlerOptions{Validator: r.validateDecision}); err != nil {
+		return fmt.Errorf("update handler: %w", err)
+	}
+	return nil
+}
+
+func (r *response) run(ctx workflow.Context) (incident.Incident, error) {
+	r.event(ctx, "incident.opened", "", fmt.Sprintf("rule %q (%s) on container %s; playbook %s",
+		r.in.Alert.Rule, r.in.Alert.Priority, r.inc.Target.ContainerID, r.in.Playbook.Name))
+	alerts := workflow.GetSignalChannel(ctx, SignalAlert)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var a alert.Alert
+			alerts.Receive(ctx, &a)
+			r.join(ctx, a)
+		}
+	})
+	for i, s := range r.in.Playbook.Steps {
+		if r.stopped != "" && s.Kind != KindReport {
+			r.skip(ctx, i)
+			continue
+		}
+		r.runStep(ctx, i)
+	}
+	r.close(ctx)
+	// Late alerts about the unit join this incident until the window ends.
+	if r.in.DedupWindow > 0 {
+		if err := workflow.Sleep(ctx, r.in.DedupWindow); err != nil {
+			return r.inc, err
+		}
+	}
+	for {
+		var a alert.Alert
+		if !alerts.ReceiveAsync(&a) {
+			break
+		}
+		r.join(ctx, a)
+	}
+	return r.inc, nil
+}
+
+// join counts an alert about the incident's unit.
+func (r *response) join(ctx workflow.Context, a alert.Alert) {
+	r.inc.AlertsCount++
+	if len(r.inc.Alerts) >= incident.MaxAlerts {
+		return
+	}
+	r.inc.Alerts = append(r.inc.Alerts, incident.AlertRef{
+		Rule: a.Rule, Priority: a.Priority, Time: a.Time, ReceivedAt: a.ReceivedAt, Digest: a.Digest, Output: a.Output,
+	})
+	if r.inc.AlertsCount > 1 {
+		r.event(ctx, "alert.joined", "", fmt.Sprintf("alert %d: rule %q (%s)", r.inc.AlertsCount, a.Rule, a.Priority))
+	}
+}
+
+func (r *response) close(ctx workflow.Context) {
+	now := workflow.Now(ctx)
+	r.inc.ClosedAt = &now
+	if r.aborted {
+		r.setStatus(ctx, incident.StatusFailed)
+	} else {
+		r.setStatus(ctx, incident.StatusCompleted)
+	}
+	if r.inc.Resolution == "" {
+		r.inc.Resolution = "every step ran"
+		if failed := r.failedSteps(); len(failed) > 0 {
+			r.inc.Resolution = fmt.Sprintf("every step ran; failed and continued: %v", failed)
+		}
+	}
+	r.event(ctx, "incident.closed", "", fmt.Sprintf("%s: %s", r.inc.Status, r.inc.Resolution))
+}
+
+func (r *response) failedSteps() []string {
+	var ids []string
+	for _, s := range r.inc.Steps {
+		if s.Status == incident.StepFailed {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
+}
+
+// event appends a timeline entry at workflow time.
+func (r *response) event(ctx workflow.Context, typ, step, msg string) {
+	r.inc.Timeline = append(r.inc.Timeline, incident.Event{Time: workflow.Now(ctx), Type: typ, Step: step, Message: msg})
+}
+
+// approvers returns who may decide a step: its own list, else the config's.
+func (r *response) approvers(s playbooks.Step) []string {
+	if own := s.Strings("approvers"); len(own) > 0 {
+		return own
+	}
+	return r.in.Approvers
+}
+
+func (r *response) refreshStatus(ctx workflow.Context) {
+	waiting := slices.ContainsFunc(r.inc.Steps, func(s incident.Step) bool {
+		return s.Status == incident.StepAwaitingApproval
+	})
+	status := incident.StatusRunning
+	if waiting {
+		status = incident.StatusAwaitingApproval
+	}
+	r.setStatus(ctx, status)
+}
+
+// setStatus changes the incident's status and the memo that lists show.
+func (r *response) setStatus(ctx workflow.Context, status string) {
+	if r.inc.Status == status {
+		return
+	}
+	r.inc.Status = status
+	_ = workflow.UpsertMemo(ctx, map[string]any{MemoStatus: status, MemoTarget: r.inc.Target})
+}
+
+func timePtr(t time.Time) *time.Time { return &t }

@@ -1,0 +1,34 @@
+// Package workflows holds quell's Temporal workflows: IncidentResponse, the
+// interpreter of a validated playbook.
+package workflows
+
+// Names shared by the workflows, the worker and the API.
+const (
+	// TaskQueue is where incident workflows and their activities run.
+	TaskQueue = "quell-incidents"
+	// IncidentWorkflow is the registered name of IncidentResponse.
+	IncidentWorkflow = "IncidentResponse"
+	// SignalAlert carries each alert (alert.Alert) that joins an incident.
+	SignalAlert = "alert"
+	// QueryStatus returns the incident's state (incident.Incident).
+	QueryStatus = "status"
+	// UpdateDecide takes a decision (DecisionRequest) on an approval step.
+	UpdateDecide = "decide"
+)
+
+// Error types of refused decisions, as ApplicationError.Type.
+const (
+	// ErrTypeNotApprover: the approver is not on the step's allow-list.
+	ErrTypeNotApprover = "NotApprover"
+	// ErrTypeNotWaiting: the step is not waiting for a decision.
+	ErrTypeNotWaiting = "NotWaiting"
+	// ErrTypeBadDecision: the decision is neither approve nor reject.
+	ErrTypeBadDecision = "BadDecision"
+)
+
+// Memo keys the incident workflow keeps current, so lists need no query.
+const (
+	MemoPlaybook = "playbook"
+	MemoTarget   = "target"
+	MemoStatus   = "status"
+)
