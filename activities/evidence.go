@@ -60,7 +60,7 @@ func (e *Evidence) SnapshotContainer(ctx context.Context, in SnapshotInput) (Sna
 		return SnapshotResult{}, permanent(ErrTypeBadInput, err)
 	}
 	if m, err := e.Store.Manifest(in.IncidentID); err == nil {
-		return SnapshotResult{Evidence: describe(folder.Dir(), m)}, nil
+		return e.sealed(in.IncidentID, folder.Dir(), m)
 	}
 	c, err := resolve(ctx, e.Runtime, in.Target)
 	if err != nil {
@@ -82,13 +82,28 @@ func (e *Evidence) SnapshotContainer(ctx context.Context, in SnapshotInput) (Sna
 		subject["evidence_image"], subject["evidence_image_id"] = ref, imageID
 	}
 	for i, note := range s.notes {
-		subject[fmt.Sprintf("note_%d", i+1)] = note
+		subject[noteKey(i+1)] = note
 	}
 	m, err := folder.Seal(subject)
 	if err != nil {
 		return SnapshotResult{}, fmt.Errorf("seal evidence %s: %w", in.IncidentID, err)
 	}
-	return SnapshotResult{Evidence: describe(folder.Dir(), m)}, nil
+	return e.sealed(in.IncidentID, folder.Dir(), m)
+}
+
+// sealed describes a sealed manifest with its own hash from the custody log.
+func (e *Evidence) sealed(incidentID, dir string, m evidence.Manifest) (SnapshotResult, error) {
+	custody, err := e.Store.Custody(incidentID)
+	if err != nil {
+		return SnapshotResult{}, fmt.Errorf("custody of %s: %w", incidentID, err)
+	}
+	ev := describe(dir, m)
+	for _, c := range custody {
+		if c.Action == evidence.ActionSealed {
+			ev.ManifestSHA256 = c.SHA256
+		}
+	}
+	return SnapshotResult{Evidence: ev}, nil
 }
 
 // snapshot collects one container's artifacts into a folder.
@@ -210,6 +225,10 @@ func (s *snapshot) write(name string, r io.Reader) error {
 	return err
 }
 
+// noteKey is the manifest subject key of the i-th note (from 1) on what
+// could not be collected.
+func noteKey(i int) string { return fmt.Sprintf("note_%d", i) }
+
 // progress is a snapshot's heartbeat detail.
 type progress struct {
 	Artifact string `json:"artifact"`
@@ -221,15 +240,8 @@ func describe(dir string, m evidence.Manifest) incident.Evidence {
 	for _, a := range m.Artifacts {
 		ev.Artifacts = append(ev.Artifacts, incident.Artifact{Name: a.Name, Path: a.Path, Size: a.Size, SHA256: a.SHA256})
 	}
-	for k, v := range m.Subject {
-		if len(k) > 5 && k[:5] == "note_" {
-			ev.Notes = append(ev.Notes, v)
-		}
-	}
-	for _, c := range m.Custody {
-		if c.Action == "sealed" {
-			ev.ManifestSHA256 = c.SHA256
-		}
+	for i := 1; m.Subject[noteKey(i)] != ""; i++ {
+		ev.Notes = append(ev.Notes, m.Subject[noteKey(i)])
 	}
 	return ev
 }

@@ -47,7 +47,7 @@ func New(host string) (*Client, error) {
 	}
 	api, err := client.New(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("docker client for %q: %w", host, err)
+		return nil, fmt.Errorf("docker client: %w", err)
 	}
 	return &Client{api: api}, nil
 }

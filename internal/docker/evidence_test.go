@@ -33,91 +33,24 @@ func TestEvidenceFromPausedContainer(t *testing.T) {
 		t.Fatalf("Pause() = %v", err)
 	}
 
-	t.Run("InspectRaw", func(t *testing.T) {
-		raw, err := c.InspectRaw(ctx, ctr.ID)
-		if err != nil {
-			t.Fatalf("InspectRaw() = %v", err)
-		}
-		var doc struct {
-			ID    string `json:"Id"`
-			State struct{ Paused bool }
-		}
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			t.Fatalf("InspectRaw() is not JSON: %v", err)
-		}
-		if doc.ID != ctr.ID || !doc.State.Paused {
-			t.Errorf("InspectRaw() names %q paused=%v, want %q paused", doc.ID, doc.State.Paused, ctr.ID)
-		}
-	})
-
-	t.Run("Logs", func(t *testing.T) {
-		var stdout, stderr bytes.Buffer
-		if err := c.Logs(ctx, ctr.ID, &stdout, &stderr); err != nil {
-			t.Fatalf("Logs() = %v", err)
-		}
-		stamped := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z `)
-		for _, tc := range []struct{ stream, got, want string }{
-			{"stdout", stdout.String(), "to-stdout\n"},
-			{"stderr", stderr.String(), "to-stderr\n"},
-		} {
-			if !stamped.MatchString(tc.got) || !strings.HasSuffix(tc.got, " "+tc.want) {
-				t.Errorf("%s = %q, want a timestamp then %q", tc.stream, tc.got, tc.want)
-			}
-		}
-	})
-
-	t.Run("Diff", func(t *testing.T) {
-		got, err := c.Diff(ctx, ctr.ID)
-		if err != nil {
-			t.Fatalf("Diff() = %v", err)
-		}
-		want := docker.Change{Kind: "A", Path: "/tmp/pwned.txt"}
-		if !slices.Contains(got, want) {
-			t.Errorf("Diff() = %+v, want it to contain %+v", got, want)
-		}
-	})
-
-	t.Run("Export", func(t *testing.T) {
-		got := exportedFile(t, c, ctr.ID, "tmp/pwned.txt")
-		if want := "owned\n"; got != want {
-			t.Errorf("exported tmp/pwned.txt = %q, want %q", got, want)
-		}
-	})
-
-	t.Run("Top", func(t *testing.T) {
-		got, err := c.Top(ctx, ctr.ID)
-		if errors.Is(err, docker.ErrUnavailable) {
-			t.Skipf("Top() on a paused container: %v", err)
-		}
-		if err != nil {
-			t.Fatalf("Top() = %v", err)
-		}
-		if !slices.Contains(got.Titles, "CMD") || !strings.Contains(flatten(got.Processes), "sleep 86400") {
-			t.Errorf("Top() = %+v, want a CMD column and the sleep", got)
-		}
-	})
-
-	t.Run("Commit", func(t *testing.T) {
-		ref := "quell-test/evidence:" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")) + "-" + ctr.ID[:12]
-		dockertest.RemoveImage(t, c, ref)
-		labels := map[string]string{dockertest.Label: "1", "quell.incident": "inc-1"}
-		first, err := c.Commit(ctx, ctr.ID, ref, labels)
-		if err != nil {
-			t.Fatalf("Commit() = %v", err)
-		}
-		second, err := c.Commit(ctx, ctr.ID, ref, labels)
-		if err != nil || second != first {
-			t.Errorf("second Commit() = %q, %v, want %q, nil", second, err, first)
-		}
-		img, err := c.API().ImageInspect(ctx, ref)
-		if err != nil {
-			t.Fatalf("inspect %s: %v", ref, err)
-		}
-		if got := img.Config.Labels["quell.incident"]; got != "inc-1" {
-			t.Errorf("label quell.incident = %q, want %q", got, "inc-1")
-		}
-	})
-
+	checks := []struct {
+		name  string
+		check func(t *testing.T, c *docker.Client, id string)
+	}{
+		{"InspectRaw", checkInspectRaw},
+		{"Logs", checkLogs},
+		{"Diff", checkDiff},
+		{"Export", checkExport},
+		{"Top", checkTop},
+		{"Commit", checkCommit},
+	}
+	for _, tc := range checks {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			tc.check(t, c, ctr.ID)
+			t.Logf("%s on the paused container took %v", tc.name, time.Since(start))
+		})
+	}
 	if got, err := c.Container(ctx, ctr.ID); err != nil || !got.Paused {
 		t.Errorf("after collecting evidence: Container() = %+v, %v, want still paused", got, err)
 	}
@@ -142,6 +75,96 @@ func TestLogsWithTTY(t *testing.T) {
 	}
 	if stderr.Len() != 0 {
 		t.Errorf("stderr = %q, want empty: a TTY has one stream", stderr.String())
+	}
+}
+
+func checkInspectRaw(t *testing.T, c *docker.Client, id string) {
+	raw, err := c.InspectRaw(t.Context(), id)
+	if err != nil {
+		t.Fatalf("InspectRaw() = %v", err)
+	}
+	var doc struct {
+		ID    string `json:"Id"`
+		State struct{ Paused bool }
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("InspectRaw() is not JSON: %v", err)
+	}
+	if doc.ID != id || !doc.State.Paused {
+		t.Errorf("InspectRaw() names %q paused=%v, want %q paused", doc.ID, doc.State.Paused, id)
+	}
+}
+
+func checkLogs(t *testing.T, c *docker.Client, id string) {
+	var stdout, stderr bytes.Buffer
+	if err := c.Logs(t.Context(), id, &stdout, &stderr); err != nil {
+		t.Fatalf("Logs() = %v", err)
+	}
+	stamped := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z `)
+	for _, tc := range []struct{ stream, got, want string }{
+		{"stdout", stdout.String(), "to-stdout\n"},
+		{"stderr", stderr.String(), "to-stderr\n"},
+	} {
+		if !stamped.MatchString(tc.got) || !strings.HasSuffix(tc.got, " "+tc.want) {
+			t.Errorf("%s = %q, want a timestamp then %q", tc.stream, tc.got, tc.want)
+		}
+	}
+}
+
+func checkDiff(t *testing.T, c *docker.Client, id string) {
+	got, err := c.Diff(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Diff() = %v", err)
+	}
+	want := docker.Change{Kind: "A", Path: "/tmp/pwned.txt"}
+	if !slices.Contains(got, want) {
+		t.Errorf("Diff() = %+v, want it to contain %+v", got, want)
+	}
+}
+
+func checkExport(t *testing.T, c *docker.Client, id string) {
+	got := exportedFile(t, c, id, "tmp/pwned.txt")
+	if want := "owned\n"; got != want {
+		t.Errorf("exported tmp/pwned.txt = %q, want %q", got, want)
+	}
+}
+
+func checkTop(t *testing.T, c *docker.Client, id string) {
+	got, err := c.Top(t.Context(), id)
+	if errors.Is(err, docker.ErrUnavailable) {
+		t.Skipf("Top() on a paused container: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("Top() = %v", err)
+	}
+	if !slices.Contains(got.Titles, "CMD") || !strings.Contains(flatten(got.Processes), "sleep 86400") {
+		t.Errorf("Top() = %+v, want a CMD column and the sleep", got)
+	}
+}
+
+// checkCommit commits twice under one ref and expects one image, carrying
+// the labels, which is removed when the test ends.
+func checkCommit(t *testing.T, c *docker.Client, id string) {
+	ctx := t.Context()
+	ref := "quell-test/evidence:" + id[:12]
+	dockertest.RemoveImage(t, c, ref)
+	labels := map[string]string{dockertest.Label: "1", "quell.incident": "inc-1"}
+	first, err := c.Commit(ctx, id, ref, labels)
+	if err != nil {
+		t.Fatalf("Commit() = %v", err)
+	}
+	second, err := c.Commit(ctx, id, ref, labels)
+	if err != nil || second != first {
+		t.Errorf("second Commit() = %q, %v, want %q, nil", second, err, first)
+	}
+	img, err := c.API().ImageInspect(ctx, ref)
+	if err != nil {
+		t.Fatalf("inspect %s: %v", ref, err)
+	}
+	for k, want := range labels {
+		if got := img.Config.Labels[k]; got != want {
+			t.Errorf("image label %s = %q, want %q", k, got, want)
+		}
 	}
 }
 

@@ -39,43 +39,9 @@ func TestIsolateAndRestore(t *testing.T) {
 		t.Fatalf("Attachments() = %q, want %q", got, want)
 	}
 
-	start := time.Now()
-	for _, a := range before {
-		if err := c.Disconnect(ctx, ctr.ID, a.Network); err != nil {
-			t.Fatalf("Disconnect(%s) = %v", a.Network, err)
-		}
-	}
-	if err := c.Pause(ctx, ctr.ID); err != nil {
-		t.Fatalf("Pause() = %v", err)
-	}
-	t.Logf("isolate (disconnect %d networks, pause) took %v", len(before), time.Since(start))
-
-	for _, a := range before {
-		if err := c.Disconnect(ctx, ctr.ID, a.Network); err != nil {
-			t.Errorf("second Disconnect(%s) = %v, want nil", a.Network, err)
-		}
-	}
-	if err := c.Pause(ctx, ctr.ID); err != nil {
-		t.Errorf("second Pause() = %v, want nil", err)
-	}
+	isolate(t, c, ctr.ID, before)
 	assertState(t, c, ctr.ID, true, nil)
-
-	start = time.Now()
-	for _, a := range before {
-		if err := c.Connect(ctx, ctr.ID, a); err != nil {
-			t.Fatalf("Connect(%s) = %v", a.Network, err)
-		}
-		if err := c.Connect(ctx, ctr.ID, a); err != nil {
-			t.Errorf("second Connect(%s) = %v, want nil", a.Network, err)
-		}
-	}
-	if err := c.Unpause(ctx, ctr.ID); err != nil {
-		t.Fatalf("Unpause() = %v", err)
-	}
-	t.Logf("restore (connect %d networks, unpause) took %v", len(before), time.Since(start))
-	if err := c.Unpause(ctx, ctr.ID); err != nil {
-		t.Errorf("second Unpause() = %v, want nil", err)
-	}
+	restore(t, c, ctr.ID, before)
 	assertState(t, c, ctr.ID, false, want)
 	after, _ := c.Attachments(ctx, ctr.ID)
 	t.Logf("attachments before %+v, after %+v", before, after)
@@ -140,6 +106,42 @@ func TestPauseStoppedContainer(t *testing.T) {
 	}
 	if err := c.Pause(ctx, ctr.ID); !errors.Is(err, docker.ErrNotRunning) {
 		t.Errorf("Pause() = %v, want ErrNotRunning", err)
+	}
+}
+
+// isolate cuts every attachment and freezes the container, twice: the
+// second round must find the work done and succeed.
+func isolate(t *testing.T, c *docker.Client, id string, as []docker.Attachment) {
+	t.Helper()
+	for round := 1; round <= 2; round++ {
+		start := time.Now()
+		for _, a := range as {
+			if err := c.Disconnect(t.Context(), id, a.Network); err != nil {
+				t.Fatalf("round %d: Disconnect(%s) = %v", round, a.Network, err)
+			}
+		}
+		if err := c.Pause(t.Context(), id); err != nil {
+			t.Fatalf("round %d: Pause() = %v", round, err)
+		}
+		t.Logf("isolate round %d (disconnect %d networks, pause) took %v", round, len(as), time.Since(start))
+	}
+}
+
+// restore reconnects every attachment while the container is still frozen,
+// then thaws it, twice: the second round must succeed as a no-op.
+func restore(t *testing.T, c *docker.Client, id string, as []docker.Attachment) {
+	t.Helper()
+	for round := 1; round <= 2; round++ {
+		start := time.Now()
+		for _, a := range as {
+			if err := c.Connect(t.Context(), id, a); err != nil {
+				t.Fatalf("round %d: Connect(%s) = %v", round, a.Network, err)
+			}
+		}
+		if err := c.Unpause(t.Context(), id); err != nil {
+			t.Fatalf("round %d: Unpause() = %v", round, err)
+		}
+		t.Logf("restore round %d (connect %d networks, unpause) took %v", round, len(as), time.Since(start))
 	}
 }
 

@@ -67,7 +67,8 @@ func (c *Client) Disconnect(ctx context.Context, id, nw string) error {
 // addresses; when the daemon refuses the addresses (the network has no
 // user-configured subnet, or the address was taken meanwhile) it connects
 // without them and the daemon assigns new ones. On the default bridge it
-// simply connects. A container already connected is left alone.
+// simply connects. A container already connected is left alone. The daemon
+// refuses to connect a container whose network mode is "none" or "host".
 func (c *Client) Connect(ctx context.Context, id string, a Attachment) error {
 	nw := a.Network
 	if nw == "" {

@@ -51,13 +51,15 @@ const (
 	ActionVerificationFailed = "verification-failed"
 )
 
-// File names and modes inside an incident folder.
+// File names at the top of an incident folder.
 const (
-	// ManifestName is the manifest's file name, at the top of the incident folder.
+	// ManifestName is the manifest's file name.
 	ManifestName = "manifest.json"
-	// CustodyName is the custody log's file name, at the top of the incident folder.
+	// CustodyName is the custody log's file name.
 	CustodyName = "custody.log"
+)
 
+const (
 	journalName   = ".journal.jsonl"
 	partialSuffix = ".partial"
 	dirMode       = 0o750

@@ -24,16 +24,11 @@ func appendRaw(t *testing.T, path, s string) {
 	}
 }
 
-func TestResumeAfterCrash(t *testing.T) {
-	s := newTestStore(t)
-	f := openFolder(t, s, "inc-crash")
-	kept := []Artifact{
-		mustWrite(t, f, "inspect.json", 1, 500),
-		mustWrite(t, f, "logs/stdout.log", 2, 3<<20),
-	}
-	dir := f.Dir()
-	// The killed attempt left: a half-written export, a log renamed into
-	// place but never journaled, and torn lines in the journal and custody log.
+// simulateCrash leaves in dir what a killed attempt would: a half-written
+// export, a log renamed into place but never journaled, and torn lines in
+// the journal and the custody log.
+func simulateCrash(t *testing.T, dir string) {
+	t.Helper()
 	crash := map[string]string{
 		"fs/.export.tar.partial": "half an export",
 		"logs/stderr.log":        "unrecorded",
@@ -49,6 +44,17 @@ func TestResumeAfterCrash(t *testing.T) {
 	}
 	appendRaw(t, filepath.Join(dir, journalName), `{"name":"logs/stderr.log","pa`)
 	appendRaw(t, filepath.Join(dir, CustodyName), `{"time":"2026-03-01T`)
+}
+
+func TestResumeAfterCrash(t *testing.T) {
+	s := newTestStore(t)
+	f := openFolder(t, s, "inc-crash")
+	kept := []Artifact{
+		mustWrite(t, f, "inspect.json", 1, 500),
+		mustWrite(t, f, "logs/stdout.log", 2, 3<<20),
+	}
+	dir := f.Dir()
+	simulateCrash(t, dir)
 
 	retry := openFolder(t, reopenStore(s.root), "inc-crash")
 	if got := retry.Artifacts(); !reflect.DeepEqual(got, kept) {

@@ -157,6 +157,23 @@ func TestSealCompletesInterruptedSeal(t *testing.T) {
 	}
 }
 
+func TestSealRefusesTamperedManifest(t *testing.T) {
+	f := openFolder(t, newTestStore(t), "inc-forged")
+	mustWrite(t, f, "a.log", 1, 100)
+	if _, err := f.Seal(testSubject); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(f.Dir(), ManifestName)
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	appendRaw(t, path, " ")
+	_, err := f.Seal(testSubject)
+	if err == nil || !strings.Contains(err.Error(), `manifest of incident "inc-forged": sha256 `) {
+		t.Errorf("Seal of a tampered manifest: err = %v, want a sha256 mismatch", err)
+	}
+}
+
 func TestSealTidiesFolder(t *testing.T) {
 	f := openFolder(t, newTestStore(t), "inc-tidy")
 	keep := mustWrite(t, f, "logs/a.log", 1, 100)

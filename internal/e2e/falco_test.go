@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quell-ir/quell/internal/config"
+	"github.com/quell-ir/quell/internal/docker/dockertest"
+	"github.com/quell-ir/quell/internal/evidence"
+	"github.com/quell-ir/quell/internal/incident"
+)
+
+type opened struct {
+	IncidentID   string `json:"incident_id"`
+	Deduplicated bool   `json:"deduplicated"`
+}
+
+func TestFalcoAlertContainsContainer(t *testing.T) {
+	s := startStack(t, "", nil)
+	ctr := victim(t, s.docker, "e2e-victim-"+randomSuffix())
+	body := falcoAlert(t, ctr.ID)
+
+	var first opened
+	if code := s.do("POST", "/v1/alerts/falco", "", body, &first); code != http.StatusAccepted || first.Deduplicated {
+		t.Fatalf("first alert: %d %+v, want 202 and a new incident", code, first)
+	}
+	dockertest.RemoveImage(t, s.docker, "quell-evidence:"+first.IncidentID)
+	inc := s.incident(first.IncidentID, time.Minute, hasStatus(incident.StatusCompleted))
+
+	// Contained: no network, paused, alive.
+	got, err := s.docker.Container(t.Context(), ctr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Paused || !got.Running {
+		t.Errorf("container running %t paused %t, want frozen and alive", got.Running, got.Paused)
+	}
+	if atts, _ := s.docker.Attachments(t.Context(), ctr.ID); len(atts) != 0 {
+		t.Errorf("container still on %+v", atts)
+	}
+	if inc.Target.ContainerName != ctr.Name || inc.Target.Kind != "docker" {
+		t.Errorf("target = %+v", inc.Target)
+	}
+	for _, st := range inc.Steps {
+		if st.Status != incident.StepSucceeded || st.StartedAt == nil || st.FinishedAt == nil {
+			t.Errorf("step %+v", st)
+		}
+	}
+
+	// Evidence: every hash verifies and the export holds the attacker's file.
+	store := evidence.NewStore(filepath.Join(s.cfg.DataDir, "evidence"))
+	v, err := store.Verify(t.Context(), first.IncidentID, evidence.Actor{Who: "e2e"}, nil)
+	if err != nil || !v.OK() || v.Verified < 5 {
+		t.Fatalf("verify: %+v, %v", v, err)
+	}
+	export := filepath.Join(store.Dir(first.IncidentID), "container/filesystem.tar")
+	if content := tarEntry(t, export, "pwned.txt"); !strings.Contains(content, "evil.example") {
+		t.Errorf("pwned.txt in export = %q", content)
+	}
+
+	// The report names the rule, the container and every step with its times.
+	report := s.get("/v1/incidents/" + first.IncidentID + "/report?format=md")
+	for _, want := range []string{"Terminal shell in container", ctr.ID[:12], ctr.Name, "| contain | docker:isolate | succeeded |",
+		"| preserve | evidence:snapshot | succeeded |", "| verify | evidence:verify | succeeded |", "| report | report:write | succeeded |", "Time to contain"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(s.get("/v1/incidents/"+first.IncidentID+"/report?format=json")), &doc); err != nil || doc["time_to_contain_seconds"] == nil {
+		t.Errorf("json report: %v %v", err, doc["time_to_contain_seconds"])
+	}
+	if _, err := os.Stat(filepath.Join(s.cfg.DataDir, "reports", first.IncidentID+".md")); err != nil {
+		t.Errorf("report:write left no file: %v", err)
+	}
+
+	// The same alert again joins the incident.
+	var second opened
+	if code := s.do("POST", "/v1/alerts/falco", "", body, &second); code != http.StatusAccepted {
+		t.Fatalf("second alert: %d", code)
+	}
+	if !second.Deduplicated || second.IncidentID != first.IncidentID {
+		t.Errorf("second alert = %+v, want deduplicated into %s", second, first.IncidentID)
+	}
+	s.incident(first.IncidentID, 10*time.Second, func(i incident.Incident) bool { return i.AlertsCount == 2 })
+
+	var list struct{ Incidents []map[string]any }
+	s.do("GET", "/v1/incidents", "", nil, &list)
+	if len(list.Incidents) != 1 || list.Incidents[0]["status"] != "completed" {
+		t.Errorf("list = %+v, want the one completed incident", list.Incidents)
+	}
+}
+
+func TestBadRequestsStartNothing(t *testing.T) {
+	s := startStack(t, "", func(c *config.Config) { c.API.Token = "t0ken" })
+	ctr := victim(t, s.docker, "e2e-bad-"+randomSuffix())
+	good := falcoAlert(t, ctr.ID)
+	huge := append([]byte(`{"rule":"r","priority":"Critical","time":"2026-01-01T00:00:00Z","output":"`), bytes.Repeat([]byte("a"), 1<<20)...)
+	huge = append(huge, `"}`...)
+	cases := []struct {
+		name  string
+		token string
+		body  []byte
+		code  int
+		want  string
+	}{
+		{"no token", "", good, http.StatusUnauthorized, "missing or wrong bearer token"},
+		{"wrong token", "nope", good, http.StatusUnauthorized, "missing or wrong bearer token"},
+		{"malformed", "t0ken", []byte(`{"rule":`), http.StatusBadRequest, "falco alert: invalid JSON"},
+		{"missing fields", "t0ken", []byte(`{"output":"x"}`), http.StatusBadRequest, "falco alert: missing rule, priority, time"},
+		{"oversized", "t0ken", huge, http.StatusRequestEntityTooLarge, "alert body over 1048576 bytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var answer map[string]string
+			if code := s.do("POST", "/v1/alerts/falco", tc.token, tc.body, &answer); code != tc.code {
+				t.Errorf("code = %d, want %d (%v)", code, tc.code, answer)
+			}
+			if !strings.Contains(answer["error"], tc.want) {
+				t.Errorf("error = %q, want it to contain %q", answer["error"], tc.want)
+			}
+		})
+	}
+	var unmatched map[string]bool
+	noContainer := []byte(`{"rule":"Write below binary dir","priority":"Error","time":"2026-01-01T00:00:00Z","output_fields":{}}`)
+	if code := s.do("POST", "/v1/alerts/falco", "t0ken", noContainer, &unmatched); code != http.StatusOK || unmatched["matched"] {
+		t.Errorf("unmatched alert: %d %v", code, unmatched)
+	}
+	var list struct{ Incidents []any }
+	s.do("GET", "/v1/incidents", "t0ken", nil, &list)
+	if len(list.Incidents) != 0 {
+		t.Errorf("incidents = %v, want none", list.Incidents)
+	}
+	if c, _ := s.docker.Container(t.Context(), ctr.ID); c.Paused {
+		t.Error("a refused alert paused the container")
+	}
+}
+
+func TestApprovalThroughAPI(t *testing.T) {
+	s := startStack(t, "testdata/playbooks", func(c *config.Config) { c.Approvals.Approvers = []string{"carol"} })
+	ctr := victim(t, s.docker, "e2e-gated-"+randomSuffix())
+	var o opened
+	if code := s.do("POST", "/v1/alerts/falco", "", falcoAlert(t, ctr.ID), &o); code != http.StatusAccepted {
+		t.Fatalf("alert: %d", code)
+	}
+	id := o.IncidentID
+	s.incident(id, time.Minute, hasStatus(incident.StatusAwaitingApproval))
+	decide := func(step, decision, approver string) (int, map[string]any) {
+		var answer map[string]any
+		body, _ := json.Marshal(map[string]string{"step": step, "decision": decision, "approver": approver, "comment": "e2e"})
+		return s.do("POST", "/v1/incidents/"+id+"/decisions", "", body, &answer), answer
+	}
+	if code, a := decide("approve", "approve", "carol"); code != http.StatusForbidden {
+		t.Errorf("carol (not on the step's list): %d %v, want 403", code, a)
+	}
+	if code, a := decide("contain", "approve", "alice"); code != http.StatusConflict {
+		t.Errorf("decision on a step not waiting: %d %v, want 409", code, a)
+	}
+	if code, a := decide("approve", "approve", "alice"); code != http.StatusOK || a["approver"] != "alice" {
+		t.Fatalf("alice approves: %d %v", code, a)
+	}
+	inc := s.incident(id, time.Minute, hasStatus(incident.StatusCompleted))
+	if len(inc.Decisions) != 1 || inc.Steps[3].Status != incident.StepSucceeded {
+		t.Errorf("decisions %+v, verify step %+v", inc.Decisions, inc.Steps[3])
+	}
+	if code, _ := decide("approve", "reject", "alice"); code != http.StatusConflict {
+		t.Errorf("decision after the gate: %d, want 409", code)
+	}
+	var missing map[string]any
+	if code := s.do("GET", "/v1/incidents/docker-nohost-000000000000.00000000-0000-0000-0000-000000000000", "", nil, &missing); code != http.StatusNotFound {
+		t.Errorf("unknown incident: %d %v, want 404", code, missing)
+	}
+}
+
+func tarEntry(t *testing.T, path, name string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s not in %s: %v", name, path, err)
+		}
+		if strings.TrimPrefix(h.Name, "/") == name {
+			b, _ := io.ReadAll(tr)
+			return string(b)
+		}
+	}
+}
+
+func randomSuffix() string {
+	return strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+}

