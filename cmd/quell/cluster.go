@@ -114,6 +114,9 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	setIf(f.fs, "data-dir", &cfg.DataDir, *dataDir)
+	if err := cfg.Resolve(); err != nil {
+		return err
+	}
 	log := newLogger(os.Stderr)
 	rt, err := docker.New(cfg.Docker.Host)
 	if err != nil {

@@ -35,6 +35,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	setIf(fs, "listen", &cfg.Listen, *listen)
 	setIf(fs, "data-dir", &cfg.DataDir, *dataDir)
 	setIf(fs, "playbooks", &cfg.Playbooks, *playbookDir)
+	if err := cfg.Resolve(); err != nil {
+		return err
+	}
 	log := newLogger(os.Stderr)
 	start := time.Now()
 

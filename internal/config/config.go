@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -126,6 +127,17 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.API.Token = strings.TrimSpace(string(b))
 	}
+	return nil
+}
+
+// Resolve makes DataDir absolute, so reports and evidence name paths an
+// auditor can follow from anywhere.
+func (c *Config) Resolve() error {
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	c.DataDir = abs
 	return nil
 }
 

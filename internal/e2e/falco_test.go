@@ -97,6 +97,7 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 	if len(list.Incidents) != 1 || list.Incidents[0]["status"] != "completed" {
 		t.Errorf("list = %+v, want the one completed incident", list.Incidents)
 	}
+	s.recordHistory(first.IncidentID, "falco-contained")
 }
 
 func TestBadRequestsStartNothing(t *testing.T) {
@@ -174,6 +175,7 @@ func TestApprovalThroughAPI(t *testing.T) {
 	if code, _ := decide("approve", "reject", "alice"); code != http.StatusConflict {
 		t.Errorf("decision after the gate: %d, want 409", code)
 	}
+	s.recordHistory(id, "approval-approved")
 	var missing map[string]any
 	if code := s.do("GET", "/v1/incidents/docker-nohost-000000000000.00000000-0000-0000-0000-000000000000", "", nil, &missing); code != http.StatusNotFound {
 		t.Errorf("unknown incident: %d %v, want 404", code, missing)

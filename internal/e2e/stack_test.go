@@ -16,6 +16,10 @@ import (
 	"testing"
 	"time"
 
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/quell-ir/quell/internal/app"
 	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/devserver"
@@ -29,6 +33,7 @@ type stack struct {
 	t      *testing.T
 	cfg    config.Config
 	docker *docker.Client
+	client client.Client
 	url    string
 }
 
@@ -67,7 +72,7 @@ func startStack(t *testing.T, playbookDir string, edit func(*config.Config)) *st
 	}
 	api := httptest.NewServer(app.NewAPI(c, cfg, pbs, log))
 	t.Cleanup(api.Close)
-	return &stack{t: t, cfg: cfg, docker: rt, url: api.URL}
+	return &stack{t: t, cfg: cfg, docker: rt, client: c, url: api.URL}
 }
 
 // victim starts a container on an internal network and plays the attacker
@@ -162,4 +167,32 @@ func waitIncident(t *testing.T, url, id string, timeout time.Duration, done func
 
 func hasStatus(status string) func(incident.Incident) bool {
 	return func(i incident.Incident) bool { return i.Status == status }
+}
+
+// recordHistory writes the incident's workflow history, as the Temporal CLI
+// exports it, to ../../workflows/testdata/<name>.json when
+// QUELL_RECORD_HISTORIES is set: the replay tests keep the workflow
+// deterministic against these.
+func (s *stack) recordHistory(id, name string) {
+	s.t.Helper()
+	if os.Getenv("QUELL_RECORD_HISTORIES") == "" {
+		return
+	}
+	wfID, runID, _ := strings.Cut(id, ".")
+	iter := s.client.GetWorkflowHistory(s.t.Context(), wfID, runID, false, 0)
+	var events []*historypb.HistoryEvent
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("../../workflows/testdata", name+".json"), b, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
 }
