@@ -1,9 +1,7 @@
 package activities_test
 
 import (
-	"archive/tar"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,7 +165,7 @@ func TestSnapshotAndVerify(t *testing.T) {
 		t.Errorf("evidence = %+v, want manifest hash and committed image", res.Evidence)
 	}
 	evDir := filepath.Join(dir, "inc-3")
-	if got := readTarFile(t, filepath.Join(evDir, "container/filesystem.tar"), "pwned.txt"); got != "owned\n" {
+	if got := dockertest.TarEntry(t, filepath.Join(evDir, "container/filesystem.tar"), "pwned.txt"); got != "owned\n" {
 		t.Errorf("pwned.txt in export = %q", got)
 	}
 	if b, _ := os.ReadFile(filepath.Join(evDir, "container/stderr.log")); !strings.Contains(string(b), "warning") {
@@ -199,25 +197,6 @@ func TestSnapshotAndVerify(t *testing.T) {
 	}
 }
 
-func readTarFile(t *testing.T, path, name string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("%s not in %s: %v", name, path, err)
-		}
-		if strings.TrimPrefix(h.Name, "/") == name {
-			b, _ := io.ReadAll(tr)
-			return string(b)
-		}
-	}
-}
 
 func tamper(t *testing.T, path string) {
 	t.Helper()

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"archive/tar"
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -62,7 +60,7 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 		t.Fatalf("verify: %+v, %v", v, err)
 	}
 	export := filepath.Join(store.Dir(first.IncidentID), "container/filesystem.tar")
-	if content := tarEntry(t, export, "pwned.txt"); !strings.Contains(content, "evil.example") {
+	if content := dockertest.TarEntry(t, export, "pwned.txt"); !strings.Contains(content, "evil.example") {
 		t.Errorf("pwned.txt in export = %q", content)
 	}
 
@@ -182,25 +180,6 @@ func TestApprovalThroughAPI(t *testing.T) {
 	}
 }
 
-func tarEntry(t *testing.T, path, name string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("%s not in %s: %v", name, path, err)
-		}
-		if strings.TrimPrefix(h.Name, "/") == name {
-			b, _ := io.ReadAll(tr)
-			return string(b)
-		}
-	}
-}
 
 func randomSuffix() string {
 	return strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
