@@ -197,7 +197,6 @@ func TestSnapshotAndVerify(t *testing.T) {
 	}
 }
 
-
 func tamper(t *testing.T, path string) {
 	t.Helper()
 	if err := os.Chmod(path, 0o640); err != nil {

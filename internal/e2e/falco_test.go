@@ -180,7 +180,6 @@ func TestApprovalThroughAPI(t *testing.T) {
 	}
 }
 
-
 func randomSuffix() string {
 	return strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
 }
