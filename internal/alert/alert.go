@@ -38,7 +38,36 @@ type Alert struct {
 	Digest string `json:"digest"`
 	// ReceivedAt is when quell accepted the alert.
 	ReceivedAt time.Time `json:"received_at"`
+	// Vulnerabilities summarises an image scanner's findings, for scanner alerts.
+	Vulnerabilities *Vulnerabilities `json:"vulnerabilities,omitempty"`
 }
+
+// Vulnerabilities summarises an image scan.
+type Vulnerabilities struct {
+	// Counts holds the number of findings by severity: "critical", "high",
+	// "medium", "low", "unknown".
+	Counts map[string]int `json:"counts"`
+	// Fixable holds, by severity, the findings that have a fixed version.
+	Fixable map[string]int `json:"fixable"`
+	// Top lists the most severe findings, at most MaxTopVulnerabilities.
+	Top []Vulnerability `json:"top,omitempty"`
+}
+
+// MaxTopVulnerabilities bounds Vulnerabilities.Top.
+const MaxTopVulnerabilities = 20
+
+// Vulnerability is one finding of an image scan.
+type Vulnerability struct {
+	ID               string `json:"id"`
+	Package          string `json:"package"`
+	InstalledVersion string `json:"installed_version"`
+	FixedVersion     string `json:"fixed_version,omitempty"`
+	Severity         string `json:"severity"`
+	Title            string `json:"title,omitempty"`
+}
+
+// Severities of scanner findings, lowest first.
+var Severities = []string{"unknown", "low", "medium", "high", "critical"}
 
 // Target names the unit an alert is about.
 type Target struct {
@@ -59,11 +88,17 @@ type Target struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Pod is the Kubernetes pod name, when known.
 	Pod string `json:"pod,omitempty"`
+	// RepoTags and RepoDigests name an image target.
+	RepoTags    []string `json:"repo_tags,omitempty"`
+	RepoDigests []string `json:"repo_digests,omitempty"`
 }
 
 // Unit kinds.
 const (
+	// KindDocker is a Docker container.
 	KindDocker = "docker"
+	// KindImage is an image, and through it every container that runs it.
+	KindImage = "image"
 )
 
 var unsafeChars = regexp.MustCompile(`[^a-z0-9-]+`)
@@ -72,6 +107,13 @@ var unsafeChars = regexp.MustCompile(`[^a-z0-9-]+`)
 // while an incident is open join that incident. It is safe in a Temporal
 // workflow ID, a file name and a Docker tag.
 func (t Target) UnitKey() (string, error) {
+	if t.Kind == KindImage {
+		id := strings.TrimPrefix(strings.ToLower(t.ImageID), "sha256:")
+		if id == "" {
+			return "", fmt.Errorf("unit key: image target has no image id")
+		}
+		return "image-" + unsafeChars.ReplaceAllString(id[:min(12, len(id))], ""), nil
+	}
 	if t.Kind != KindDocker {
 		return "", fmt.Errorf("unit key: target kind %q not supported", t.Kind)
 	}
