@@ -40,6 +40,8 @@ type ContainerRuntime interface {
 	Export(ctx context.Context, id string) (io.ReadCloser, error)
 	// Commit saves the container as an image tagged ref and returns its ID.
 	Commit(ctx context.Context, id, ref string, labels map[string]string) (string, error)
+	// SaveImage streams an image as a tar.
+	SaveImage(ctx context.Context, ref string) (io.ReadCloser, error)
 }
 
 // Docker holds the activities that act on containers.

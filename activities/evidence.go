@@ -48,6 +48,10 @@ const (
 	artChanges    = "container/changes.json"
 	artProcesses  = "container/processes.json"
 	artFilesystem = "container/filesystem.tar"
+	// artCommitted keeps the committed image off the daemon, so that
+	// image:delete can remove it (it depends on the bad image) and the bad
+	// image with it.
+	artCommitted = "container/committed-image.tar"
 )
 
 // SnapshotContainer preserves the container's inspect document, logs,
@@ -80,6 +84,11 @@ func (e *Evidence) SnapshotContainer(ctx context.Context, in SnapshotInput) (Sna
 			return SnapshotResult{}, classify(fmt.Errorf("commit container %s: %w", c.ID, err), docker.ErrNotFound)
 		}
 		subject["evidence_image"], subject["evidence_image_id"] = ref, imageID
+		if !s.done(artCommitted) {
+			if err := s.save(imageID); err != nil {
+				return SnapshotResult{}, classify(err, docker.ErrNotFound)
+			}
+		}
 	}
 	for i, note := range s.notes {
 		subject[noteKey(i+1)] = note
@@ -204,6 +213,15 @@ func (s *snapshot) export() error {
 	}
 	defer rc.Close()
 	return s.write(artFilesystem, rc)
+}
+
+func (s *snapshot) save(imageID string) error {
+	rc, err := s.e.Runtime.SaveImage(s.ctx, imageID)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return s.write(artCommitted, rc)
 }
 
 func (s *snapshot) writeJSON(name string, v any) error {

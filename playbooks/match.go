@@ -14,7 +14,7 @@ import (
 const regexPrefix = "regex:"
 
 // Target kinds a Match may name.
-var targetKinds = []string{alert.KindDocker, "kubernetes"}
+var targetKinds = []string{alert.KindDocker, "kubernetes", alert.KindImage}
 
 // targetFields maps the target.* pseudo-fields of RequiredFields to the
 // part of the alert's target each names.
@@ -35,7 +35,44 @@ func (m Match) Matches(a alert.Alert) bool {
 		a.Priority >= m.MinPriority &&
 		m.matchesRule(a.Rule) &&
 		hasAll(a.Tags, m.Tags) &&
-		m.hasFields(a)
+		m.hasFields(a) &&
+		m.hasFindings(a.Vulnerabilities)
+}
+
+// scansFindings reports whether m sets any criterion on an image scan's
+// findings.
+func (m Match) scansFindings() bool {
+	return m.MinSeverity != "" || m.MinCount != 0 || m.Fixable
+}
+
+// hasFindings reports whether v holds enough findings for m: with no
+// criterion on findings, any alert does; otherwise the alert must carry a
+// scan summary with at least max(MinCount, 1) findings at or above
+// MinSeverity (only those with a fixed version when Fixable is set).
+func (m Match) hasFindings(v *alert.Vulnerabilities) bool {
+	if !m.scansFindings() {
+		return true
+	}
+	if v == nil {
+		return false
+	}
+	counts := v.Counts
+	if m.Fixable {
+		counts = v.Fixable
+	}
+	floor, n := severityRank(m.MinSeverity), 0
+	for sev, c := range counts {
+		if severityRank(sev) >= floor {
+			n += max(c, 0)
+		}
+	}
+	return n >= max(m.MinCount, 1)
+}
+
+// severityRank orders scan severities as alert.Severities does, from 0
+// for "unknown" to 4 for "critical"; any other name ranks as "unknown".
+func severityRank(sev string) int {
+	return max(slices.Index(alert.Severities, sev), 0)
 }
 
 // matchesRule reports whether rule matches one of m's rule patterns; with
@@ -118,7 +155,7 @@ func (m Match) problems() []string {
 		add("source required")
 	}
 	if m.Target != "" && !slices.Contains(targetKinds, m.Target) {
-		add("target %q unknown (want %s)", m.Target, strings.Join(targetKinds, " or "))
+		add("target %q unknown (want %s)", m.Target, oneOf(targetKinds))
 	}
 	if m.MinPriority < alert.Debug || m.MinPriority > alert.Emergency {
 		add("min_priority %s unknown", m.MinPriority)
@@ -138,7 +175,21 @@ func (m Match) problems() []string {
 			add("%s", msg)
 		}
 	}
+	if m.MinSeverity != "" && !slices.Contains(alert.Severities, m.MinSeverity) {
+		add("min_severity %q: want one of %s", m.MinSeverity, strings.Join(alert.Severities, ", "))
+	}
+	if m.MinCount < 0 {
+		add("min_count %d is negative", m.MinCount)
+	}
 	return out
+}
+
+// oneOf lists names as alternatives: "a", "a or b", "a, b or c".
+func oneOf(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // checkRule reports an empty rule pattern, a bad glob or a regular

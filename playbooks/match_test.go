@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/quell-ir/quell/internal/alert"
@@ -94,5 +95,139 @@ func TestSelect(t *testing.T) {
 	a.Source = "trivy"
 	if got, ok := Select(pbs, a); ok {
 		t.Errorf("Select of a trivy alert = %q, want no match", got.Name)
+	}
+}
+
+// scanAlert is a Trivy alert whose scan summary has the shape of the
+// debian-buster sample: one critical finding with a fixed version and one
+// low finding without.
+func scanAlert() alert.Alert {
+	return alert.Alert{
+		Source:   "trivy",
+		Rule:     "vulnerable-image",
+		Priority: alert.Critical,
+		Target:   alert.Target{Kind: alert.KindImage, ImageID: "sha256:c2c03a296d23"},
+		Vulnerabilities: &alert.Vulnerabilities{
+			Counts:  map[string]int{"unknown": 0, "low": 1, "medium": 0, "high": 0, "critical": 1},
+			Fixable: map[string]int{"unknown": 0, "low": 0, "medium": 0, "high": 0, "critical": 1},
+		},
+	}
+}
+
+func TestMatchesFindings(t *testing.T) {
+	base := Match{Source: "trivy"}
+	with := func(f func(*Match)) Match { m := base; f(&m); return m }
+	severity := func(s string, n int, fixable bool) Match {
+		return with(func(m *Match) { m.MinSeverity, m.MinCount, m.Fixable = s, n, fixable })
+	}
+	counts := func(c map[string]int) func(*alert.Alert) {
+		return func(a *alert.Alert) { a.Vulnerabilities = &alert.Vulnerabilities{Counts: c, Fixable: c} }
+	}
+	tests := []struct {
+		name  string
+		match Match
+		alert func(*alert.Alert)
+		want  bool
+	}{
+		{"no criteria on findings", base, nil, true},
+		{"no criteria, no scan summary", base, func(a *alert.Alert) { a.Vulnerabilities = nil }, true},
+		{"critical, one present", severity("critical", 0, false), nil, true},
+		{"critical, min_count 1", severity("critical", 1, false), nil, true},
+		{"critical, min_count 2, one present", severity("critical", 2, false), nil, false},
+		{"high counts critical", severity("high", 0, false), nil, true},
+		{"medium, min_count 2, only the critical counts", severity("medium", 2, false), nil, false},
+		{"low, min_count 2", severity("low", 2, false), nil, true},
+		{"low, min_count 3", severity("low", 3, false), nil, false},
+		{"unknown counts every severity", severity("unknown", 2, false), nil, true},
+		{"min_count alone, 2 of any severity", severity("", 2, false), nil, true},
+		{"min_count alone, 3 of any severity", severity("", 3, false), nil, false},
+		{"fixable alone", severity("", 0, true), nil, true},
+		{"fixable, low, min_count 1", severity("low", 1, true), nil, true},
+		{"fixable, low, min_count 2: the low finding has no fix", severity("low", 2, true), nil, false},
+		{"fixable, critical", severity("critical", 0, true), nil, true},
+		{"fixable, high, nothing fixable", severity("high", 0, true),
+			func(a *alert.Alert) { a.Vulnerabilities.Fixable = map[string]int{"critical": 0} }, false},
+		{"critical, min_count 2, two present", severity("critical", 2, false),
+			counts(map[string]int{"critical": 2}), true},
+		{"min_count 0 still needs one finding", severity("critical", 0, false),
+			counts(map[string]int{"high": 5}), false},
+		{"empty summary", severity("", 0, true), counts(nil), false},
+		{"no scan summary", severity("low", 0, false), func(a *alert.Alert) { a.Vulnerabilities = nil }, false},
+		{"unknown ranks below low", severity("low", 0, false), counts(map[string]int{"unknown": 4}), false},
+		{"unrecognised severity counts as unknown", severity("unknown", 4, false),
+			counts(map[string]int{"negligible": 3, "unknown": 1}), true},
+		{"unrecognised severity is not low", severity("low", 0, false), counts(map[string]int{"negligible": 3}), false},
+		{"negative counts are ignored", severity("", 1, false), counts(map[string]int{"low": -2, "high": 1}), true},
+		{"with the other criteria", Match{Source: "trivy", Target: alert.KindImage, MinPriority: alert.Error,
+			Rules: []string{"vulnerable-image"}, MinSeverity: "high", MinCount: 1, Fixable: true}, nil, true},
+		{"falco alert, min_severity set", Match{Source: "falco", MinSeverity: "low"},
+			func(a *alert.Alert) { *a = shellAlert() }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := scanAlert()
+			if tt.alert != nil {
+				tt.alert(&a)
+			}
+			if got := tt.match.Matches(a); got != tt.want {
+				t.Errorf("Matches = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseMatchFindings(t *testing.T) {
+	src := "name: x\nmatch:\n  source: trivy\n  target: image\n  min_severity: high\n  min_count: 3\n  fixable: true\n" +
+		"steps: [{id: a, kind: report:write}]\n"
+	p, err := Parse("pb.yaml", []byte(src), testRegistry(t))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := Match{Source: "trivy", Target: "image", MinSeverity: "high", MinCount: 3, Fixable: true}
+	if !reflect.DeepEqual(p.Match, want) {
+		t.Errorf("Match = %+v, want %+v", p.Match, want)
+	}
+	b, err := json.Marshal(p.Match)
+	if err != nil {
+		t.Fatalf("json.Marshal: %v", err)
+	}
+	if got, want := string(b), `{"source":"trivy","target":"image","min_priority":"debug","min_severity":"high","min_count":3,"fixable":true}`; got != want {
+		t.Errorf("JSON = %s, want %s", got, want)
+	}
+	var back Match
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("json.Unmarshal: %v", err)
+	}
+	if !reflect.DeepEqual(back, p.Match) {
+		t.Errorf("JSON round trip = %+v, want %+v", back, p.Match)
+	}
+}
+
+func TestValidateMatchFindings(t *testing.T) {
+	tests := []struct {
+		name, match, want string
+	}{
+		{"unknown severity", "{source: trivy, min_severity: urgent}",
+			`pb.yaml:2: match: min_severity "urgent": want one of unknown, low, medium, high, critical`},
+		{"severity is lower-case", "{source: trivy, min_severity: HIGH}",
+			`pb.yaml:2: match: min_severity "HIGH": want one of unknown, low, medium, high, critical`},
+		{"negative count", "{source: trivy, min_count: -1}", `pb.yaml:2: match: min_count -1 is negative`},
+		{"both", "{source: trivy, min_severity: severe, min_count: -2, fixable: true}",
+			"pb.yaml:2: match: min_severity \"severe\": want one of unknown, low, medium, high, critical\npb.yaml:2: match: min_count -2 is negative"},
+		{"count not a number", "{source: trivy, min_count: lots}", "pb.yaml:2: cannot unmarshal !!str `lots` into int"},
+		{"fixable not a bool", "{source: trivy, fixable: maybe}", "pb.yaml:2: cannot unmarshal !!str `maybe` into bool"},
+		{"severity a list", "{source: trivy, min_severity: [high]}", "pb.yaml:2: cannot unmarshal !!seq into string"},
+		{"misspelt key", "{source: trivy, min_severities: high}", `pb.yaml:2: unknown field "min_severities" in match`},
+		{"unknown target", "{source: trivy, target: images}", `pb.yaml:2: match: target "images" unknown (want docker, kubernetes or image)`},
+	}
+	reg := testRegistry(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "name: x\nmatch: " + tt.match + "\nsteps: [{id: a, kind: report:write}]\n"
+			_, err := Parse("pb.yaml", []byte(src), reg)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Parse error:\n%v\nwant:\n%s", err, tt.want)
+			}
+		})
 	}
 }

@@ -32,6 +32,9 @@ type matchYAML struct {
 	Rules          []string     `yaml:"rules"`
 	Tags           []string     `yaml:"tags"`
 	RequiredFields []string     `yaml:"required_fields"`
+	MinSeverity    string       `yaml:"min_severity"`
+	MinCount       int          `yaml:"min_count"`
+	Fixable        bool         `yaml:"fixable"`
 }
 
 // priorityYAML is an alert.Priority whose decoding errors carry their line
@@ -76,6 +79,7 @@ func Parse(file string, data []byte, reg *Registry) (Playbook, error) {
 		Match: Match{
 			Source: m.Source, Target: m.Target, MinPriority: alert.Priority(m.MinPriority),
 			Rules: m.Rules, Tags: m.Tags, RequiredFields: m.RequiredFields,
+			MinSeverity: m.MinSeverity, MinCount: m.MinCount, Fixable: m.Fixable,
 		},
 		Steps: doc.Steps,
 		File:  file,

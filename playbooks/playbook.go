@@ -37,8 +37,9 @@ type Playbook struct {
 type Match struct {
 	// Source is the detector family the alert must come from, e.g. "falco".
 	Source string `yaml:"source" json:"source"`
-	// Target is the kind of unit the alert must name ("docker" or
-	// "kubernetes"); empty matches any alert, even one naming no unit.
+	// Target is the kind of unit the alert must name ("docker",
+	// "kubernetes" or "image"); empty matches any alert, even one naming
+	// no unit.
 	Target string `yaml:"target" json:"target,omitempty"`
 	// MinPriority is the lowest priority that matches.
 	MinPriority alert.Priority `yaml:"min_priority" json:"min_priority"`
@@ -54,6 +55,17 @@ type Match struct {
 	// "target.container_id") naming parts of the alert's target that must
 	// be non-empty.
 	RequiredFields []string `yaml:"required_fields" json:"required_fields,omitempty"`
+	// MinSeverity is the lowest severity of an image scan's findings that
+	// counts towards MinCount, one of alert.Severities; empty counts
+	// findings of any severity.
+	MinSeverity string `yaml:"min_severity" json:"min_severity,omitempty"`
+	// MinCount is how many counted findings the alert must carry. When
+	// any of MinSeverity, MinCount and Fixable is set, the alert must
+	// carry a scan summary with at least max(MinCount, 1) counted
+	// findings, so zero means one.
+	MinCount int `yaml:"min_count" json:"min_count,omitempty"`
+	// Fixable counts only findings that have a fixed version.
+	Fixable bool `yaml:"fixable" json:"fixable,omitempty"`
 }
 
 // Step is one action of a playbook, run as a Temporal activity (or, for a

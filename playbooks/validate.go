@@ -3,6 +3,7 @@ package playbooks
 import (
 	"errors"
 	"fmt"
+	"github.com/quell-ir/quell/internal/alert"
 	"regexp"
 	"slices"
 	"strings"
@@ -48,7 +49,10 @@ func (p *Playbook) Validate(reg *Registry) error {
 		errs = append(errs, &problem{step: -1, msg: fmt.Sprintf("playbook %q: no steps", p.Name)})
 	}
 	ids := map[string]int{}
-	preserved, soft := false, "" // an earlier snapshot that aborts; one that may be skipped
+	// An earlier snapshot that aborts; one that may be skipped. A playbook
+	// for vulnerable images acts on no compromised unit, so there is nothing
+	// to preserve before replacing: its units were never compromised.
+	preserved, soft := p.Match.Target == alert.KindImage, ""
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		msgs := s.check(reg, i, ids)

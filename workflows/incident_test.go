@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -12,11 +13,15 @@ import (
 
 	"github.com/quell-ir/quell/activities"
 	"github.com/quell-ir/quell/internal/alert"
+	"github.com/quell-ir/quell/internal/docker"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/playbooks"
 )
 
-const containerID = "4c416f3629d0e8b46aa8142a661603c208a4b7c22ae704c1af4aa2e794641034"
+const (
+	containerID = "4c416f3629d0e8b46aa8142a661603c208a4b7c22ae704c1af4aa2e794641034"
+	siblingID   = "9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e"
+)
 
 func registry(t *testing.T) *playbooks.Registry {
 	t.Helper()
@@ -97,6 +102,7 @@ func newFixture(t *testing.T) *fixture {
 	env.RegisterActivity(&activities.Docker{})
 	env.RegisterActivity(&activities.Evidence{})
 	env.RegisterActivity(&activities.Reports{})
+	env.RegisterActivity(&activities.Recovery{})
 	return &fixture{t: t, env: env}
 }
 
@@ -118,6 +124,31 @@ func (f *fixture) snapshots() *testsuite.MockCallWrapper {
 
 func (f *fixture) verifies() *testsuite.MockCallWrapper {
 	return f.env.OnActivity(evidenceActs.VerifyEvidence, mock.Anything, mock.Anything).Return(activities.VerifyResult{Verified: 1, ManifestSHA256: "abc"}, nil)
+}
+
+// recovers mocks the recovery activities: one sibling container uses the
+// image, everything succeeds.
+func (f *fixture) recovers() {
+	f.env.OnActivity(recoveryActs.DiscoverContainers, mock.Anything, mock.Anything).Return(activities.DiscoverResult{
+		Containers: []docker.Container{{ID: containerID, Name: "victim", ImageID: "sha256:bad"}, {ID: siblingID, Name: "sibling", ImageID: "sha256:bad"}},
+	}, nil)
+	f.env.OnActivity(recoveryActs.RebuildImage, mock.Anything, mock.Anything).Return(activities.RebuildResult{
+		Image: incident.ImageChange{OldImageID: "sha256:bad", NewImageID: "sha256:clean", Tags: []string{"example/app:1"}},
+	}, nil)
+	f.env.OnActivity(recoveryActs.ReplaceContainer, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReplaceInput) (activities.ReplaceResult, error) {
+			return activities.ReplaceResult{
+				Quarantined: in.Unit.Name + "-quarantined-" + in.QuarantineSuffix,
+				Replacement: incident.Replacement{ContainerID: "new-" + in.Unit.ContainerID[:4], Name: in.Unit.Name, ImageID: in.ImageID},
+			}, nil
+		})
+	f.env.OnActivity(recoveryActs.RemoveContainer, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RemoveInput) (activities.RemoveResult, error) {
+			return activities.RemoveResult{Removed: in.Unit.Quarantined}, nil
+		})
+	f.env.OnActivity(recoveryActs.DeleteImage, mock.Anything, mock.Anything).Return(activities.DeleteImageResult{
+		Removed: []string{"sha256:bad"},
+	}, nil)
 }
 
 func (f *fixture) reports() *testsuite.MockCallWrapper {
@@ -180,10 +211,24 @@ func TestIncidentSucceeds(t *testing.T) {
 	f.isolates().Once()
 	f.snapshots().Once()
 	f.verifies().Once()
+	f.recovers()
 	f.reports().Once()
+	f.decide(time.Minute, DecisionRequest{Step: "approve-recovery", Decision: incident.Approve, Approver: "carol"}, nil)
 	inc := f.run(library(t))
 
-	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded verify=succeeded report=succeeded")
+	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded verify=succeeded find-siblings=succeeded "+
+		"approve-recovery=succeeded rebuild=succeeded replace=succeeded remove-quarantined=succeeded delete-image=succeeded report=succeeded")
+	if len(inc.Units) != 2 || !inc.Units[0].Compromised || inc.Units[1].Compromised {
+		t.Fatalf("units = %+v, want the victim (compromised) and its sibling", inc.Units)
+	}
+	for _, u := range inc.Units {
+		if u.Replacement == nil || u.Replacement.ImageID != "sha256:clean" || !u.Removed || len(u.Results) != 2 {
+			t.Errorf("unit %s = %+v", u.Name, u)
+		}
+	}
+	if inc.Image == nil || inc.Image.NewImageID != "sha256:clean" || inc.Image.DeletedAt == nil {
+		t.Errorf("image = %+v", inc.Image)
+	}
 	check(t, "status", inc.Status, incident.StatusCompleted)
 	check(t, "container name", inc.Target.ContainerName, "victim")
 	if inc.AlertsCount != 1 {
@@ -211,7 +256,8 @@ func TestIncidentStepFailureAborts(t *testing.T) {
 	f.reports().Once()
 	inc := f.run(library(t))
 
-	check(t, "steps", statuses(inc), "contain=succeeded preserve=failed verify=skipped report=succeeded")
+	check(t, "steps", statuses(inc), "contain=succeeded preserve=failed verify=skipped find-siblings=skipped approve-recovery=skipped "+
+		"rebuild=skipped replace=skipped remove-quarantined=skipped delete-image=skipped report=succeeded")
 	check(t, "status", inc.Status, incident.StatusFailed)
 	check(t, "error", inc.Steps[1].Error, "export container: disk full")
 	check(t, "resolution", inc.Resolution, "aborted: step preserve failed: export container: disk full")
@@ -387,7 +433,16 @@ func TestAlertsJoinWhileOpen(t *testing.T) {
 	for _, d := range []time.Duration{0, time.Second, 2 * time.Minute, 9 * time.Minute} {
 		f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlert, a) }, d)
 	}
-	f.env.ExecuteWorkflow(IncidentResponse, IncidentInput{Alert: a, Playbook: library(t), DedupWindow: 10 * time.Minute})
+	pb := playbook(t, `
+name: contain-only
+match: {source: falco}
+steps:
+  - {id: contain, kind: docker:isolate}
+  - {id: preserve, kind: evidence:snapshot}
+  - {id: verify, kind: evidence:verify}
+  - {id: report, kind: report:write}
+`)
+	f.env.ExecuteWorkflow(IncidentResponse, IncidentInput{Alert: a, Playbook: pb, DedupWindow: 10 * time.Minute})
 	var inc incident.Incident
 	if err := f.env.GetWorkflowResult(&inc); err != nil {
 		t.Fatal(err)
@@ -418,4 +473,81 @@ func TestStatusQueryWhileAwaitingApproval(t *testing.T) {
 	}, 30*time.Second)
 	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
 	f.run(gatedPlaybook(t, "stop"))
+}
+
+func TestLibraryRejectedKeepsContainmentDeletesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.verifies()
+	f.recovers()
+	f.reports().Once()
+	f.decide(time.Minute, DecisionRequest{Step: "approve-recovery", Decision: incident.Reject, Approver: "carol", Comment: "keep for forensics"}, nil)
+	inc := f.run(library(t))
+
+	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded verify=succeeded find-siblings=succeeded approve-recovery=failed "+
+		"rebuild=skipped replace=skipped remove-quarantined=skipped delete-image=skipped report=succeeded")
+	for _, name := range []string{"RebuildImage", "ReplaceContainer", "RemoveContainer", "DeleteImage", "UndoIsolation"} {
+		f.env.AssertNotCalled(t, name, mock.Anything, mock.Anything)
+	}
+	if inc.Isolation == nil || !inc.Isolation.Paused {
+		t.Errorf("isolation = %+v, want kept", inc.Isolation)
+	}
+}
+
+func TestOneUnitFailingDoesNotHideTheOthers(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.verifies()
+	f.env.OnActivity(recoveryActs.DiscoverContainers, mock.Anything, mock.Anything).Return(activities.DiscoverResult{
+		Containers: []docker.Container{{ID: siblingID, Name: "sibling", ImageID: "sha256:bad"}},
+	}, nil)
+	f.env.OnActivity(recoveryActs.RebuildImage, mock.Anything, mock.Anything).Return(activities.RebuildResult{
+		Image: incident.ImageChange{OldImageID: "sha256:bad", NewImageID: "sha256:clean"},
+	}, nil)
+	f.env.OnActivity(recoveryActs.ReplaceContainer, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReplaceInput) (activities.ReplaceResult, error) {
+			if in.Unit.Name == "sibling" {
+				return activities.ReplaceResult{}, temporal.NewNonRetryableApplicationError("replacement not ready: unhealthy", activities.ErrTypeRefused, nil)
+			}
+			if len(in.Networks) != 1 || in.Networks[0].Network != "app" {
+				t.Errorf("compromised unit replaced without its recorded networks: %+v", in.Networks)
+			}
+			return activities.ReplaceResult{Quarantined: "victim-quarantined", Replacement: incident.Replacement{ContainerID: "new", ImageID: in.ImageID}}, nil
+		})
+	f.reports()
+	f.decide(time.Minute, DecisionRequest{Step: "approve-recovery", Decision: incident.Approve, Approver: "carol"}, nil)
+	inc := f.run(library(t))
+
+	check(t, "replace step", inc.Steps[6].Status+": "+inc.Steps[6].Error, "failed: 1 unit(s) failed: sibling (1 succeeded)")
+	check(t, "victim", inc.Units[0].Results[0].Status, incident.StepSucceeded)
+	check(t, "sibling", inc.Units[1].Results[0].Error, "replacement not ready: unhealthy")
+	check(t, "after", statuses(inc)[strings.Index(statuses(inc), "remove"):], "remove-quarantined=skipped delete-image=skipped report=succeeded")
+	f.env.AssertNotCalled(t, "DeleteImage", mock.Anything, mock.Anything)
+}
+
+func TestDestructiveStepsRefusedWithoutVerifiedEvidence(t *testing.T) {
+	pb := playbook(t, `
+name: sloppy
+match: {source: falco}
+steps:
+  - {id: contain, kind: docker:isolate}
+  - {id: preserve, kind: evidence:snapshot}
+  - {id: rebuild, kind: image:rebuild}
+  - {id: replace, kind: docker:replace}
+  - {id: remove, kind: docker:remove, on_failure: continue}
+  - {id: delete, kind: image:delete}
+  - {id: report, kind: report:write}
+`)
+	f := newFixture(t)
+	f.isolates()
+	f.snapshots()
+	f.recovers()
+	f.reports()
+	inc := f.run(pb)
+	check(t, "remove", inc.Units[0].Results[1].Error, "refused: the snapshot of victim has not verified")
+	check(t, "delete", inc.Steps[5].Error, "refused: unit victim ran the image and its snapshot has not verified")
+	f.env.AssertNotCalled(t, "RemoveContainer", mock.Anything, mock.Anything)
+	f.env.AssertNotCalled(t, "DeleteImage", mock.Anything, mock.Anything)
 }

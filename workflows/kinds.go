@@ -18,6 +18,11 @@ const (
 // Kinds describes every step kind IncidentResponse interprets: the registry
 // that validates playbooks and that `quell steps` prints.
 func Kinds() []playbooks.Kind {
+	return append(containmentKinds(), recoveryKinds()...)
+}
+
+// containmentKinds describes the kinds that contain, preserve and report.
+func containmentKinds() []playbooks.Kind {
 	return []playbooks.Kind{
 		{
 			Name: KindIsolate,
@@ -71,6 +76,67 @@ func Kinds() []playbooks.Kind {
 				"approvals, evidence and time to contain. Runs even when an earlier step aborted the playbook.",
 			DefaultTimeout: time.Minute,
 			DefaultRetry:   playbooks.Retry{MaxAttempts: 5, InitialInterval: playbooks.Duration(time.Second), BackoffCoefficient: 2},
+		},
+	}
+}
+
+// Step kinds that eradicate and recover.
+const (
+	KindDiscover = "docker:discover"
+	KindRebuild  = "image:rebuild"
+	KindReplace  = "docker:replace"
+	KindRemove   = "docker:remove"
+	KindDelete   = "image:delete"
+)
+
+// recoveryKinds describes the kinds that rebuild, replace and delete.
+func recoveryKinds() []playbooks.Kind {
+	concurrency := playbooks.Param{Name: "concurrency", Type: "int", Default: 4,
+		Description: "how many units the step acts on at once"}
+	retry := playbooks.Retry{MaxAttempts: 5, InitialInterval: playbooks.Duration(time.Second), BackoffCoefficient: 2}
+	return []playbooks.Kind{
+		{
+			Name:           KindDiscover,
+			Description:    "Find every container, running or stopped, that uses the incident's image; each becomes a unit of the incident.",
+			Needs:          []string{"GET /containers/json?all=1"},
+			DefaultTimeout: time.Minute, DefaultRetry: retry,
+		},
+		{
+			Name: KindRebuild,
+			Description: "Build a clean image, with no cache, from the trusted source configured for the image's repository " +
+				"(images: in the config; never the image's own labels), tag it as the image it replaces and label it with " +
+				"its provenance (incident, source, revision, build time). The build log is kept as evidence.",
+			Needs:          []string{"GET /images/{id}/json", "POST /build"},
+			Undo:           "the old image keeps its ID until image:delete; re-tag it to go back",
+			DefaultTimeout: 30 * time.Minute, DefaultRetry: retry,
+		},
+		{
+			Name: KindReplace,
+			Description: "Replace every unit by a new container from the clean image with the same configuration, started " +
+				"and ready (healthy when it has a health check). The new container takes the unit's name; the unit is renamed " +
+				"<name>-quarantined-<incident> and stopped. Idempotent: an existing replacement is reused.",
+			Params:      []playbooks.Param{concurrency},
+			Destructive: true,
+			Needs: []string{"GET /containers/{id}/json", "POST /containers/{id}/rename", "POST /containers/{id}/stop",
+				"POST /containers/create", "POST /containers/{id}/start", "POST /networks/{id}/connect"},
+			Undo:           "a replacement that does not become ready is removed and the unit gets its name back",
+			DefaultTimeout: 10 * time.Minute, DefaultRetry: retry,
+		},
+		{
+			Name:           KindRemove,
+			Description:    "Remove the quarantined containers; a compromised one only once its snapshot has verified.",
+			Params:         []playbooks.Param{concurrency},
+			Destructive:    true,
+			Needs:          []string{"DELETE /containers/{id}?force=1"},
+			DefaultTimeout: 5 * time.Minute, DefaultRetry: retry,
+		},
+		{
+			Name: KindDelete,
+			Description: "Delete the bad image by ID once no container uses it, with the evidence images committed from it " +
+				"(their content is in the sealed evidence). Refused unless every compromised unit's snapshot verified.",
+			Destructive:    true,
+			Needs:          []string{"GET /containers/json?all=1", "DELETE /images/{id}"},
+			DefaultTimeout: 5 * time.Minute, DefaultRetry: retry,
 		},
 	}
 }

@@ -48,6 +48,16 @@ func (r *response) runStep(ctx workflow.Context, i int) {
 		summary, err = r.approval(ctx, i)
 	case KindReport:
 		summary, err = r.report(ctx, i)
+	case KindDiscover:
+		summary, err = r.discover(ctx, s)
+	case KindRebuild:
+		summary, err = r.rebuild(ctx, s)
+	case KindReplace:
+		summary, err = r.replace(ctx, s)
+	case KindRemove:
+		summary, err = r.remove(ctx, s)
+	case KindDelete:
+		summary, err = r.deleteImage(ctx, s)
 	default:
 		err = temporal.NewNonRetryableApplicationError("no implementation for step kind "+s.Kind, "BadPlaybook", nil)
 	}
@@ -86,9 +96,18 @@ func (r *response) skip(ctx workflow.Context, i int) {
 
 // options turns a step's timeout and retry policy into activity options.
 func options(ctx workflow.Context, s playbooks.Step, heartbeat bool) workflow.Context {
+	return unitOptions(ctx, s, heartbeat, "")
+}
+
+// unitOptions is options for the step's activity on one unit: activity IDs
+// must differ between the units a step acts on at once.
+func unitOptions(ctx workflow.Context, s playbooks.Step, heartbeat bool, unit string) workflow.Context {
 	ao := workflow.ActivityOptions{
 		StartToCloseTimeout: time.Duration(s.Timeout),
 		ActivityID:          s.ID,
+	}
+	if unit != "" {
+		ao.ActivityID += "/" + short(unit)
 	}
 	if heartbeat {
 		ao.HeartbeatTimeout = heartbeatTimeout
@@ -113,6 +132,11 @@ func (r *response) isolate(ctx workflow.Context, s playbooks.Step) (string, erro
 	}
 	r.inc.Target = res.Target
 	r.inc.Isolation = &res.Isolation
+	if _, ok := r.inc.Unit(res.Target.ContainerID); !ok {
+		r.inc.Units = append(r.inc.Units, incident.Unit{
+			ContainerID: res.Target.ContainerID, Name: res.Target.ContainerName, ImageID: res.Target.ImageID, Compromised: true,
+		})
+	}
 	r.inc.ContainedAt = timePtr(workflow.Now(ctx))
 	r.undo = append(r.undo, compensation{step: s.ID, run: func(ctx workflow.Context) (string, error) {
 		var undone activities.UndoIsolationResult
@@ -151,6 +175,9 @@ func (r *response) verify(ctx workflow.Context, s playbooks.Step) (string, error
 	}
 	if r.inc.Evidence != nil {
 		r.inc.Evidence.Verified, r.inc.Evidence.VerifiedAt = true, timePtr(res.At)
+		if u, ok := r.inc.Unit(r.inc.Target.ContainerID); ok {
+			u.EvidenceVerified = true
+		}
 	}
 	return fmt.Sprintf("%d artifacts verified, manifest sha256 %s", res.Verified, res.ManifestSHA256), nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/devserver"
 	"github.com/quell-ir/quell/internal/docker"
+	"github.com/quell-ir/quell/internal/webui"
 )
 
 // runDev runs an embedded Temporal server, the worker and the HTTP API in
@@ -23,6 +24,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP API address")
 	dataDir := fs.String("data-dir", "./.quell", "where the Temporal database, evidence and reports live")
 	temporalPort := fs.Int("temporal-port", 7233, "embedded Temporal frontend port on 127.0.0.1 (0 picks a free one)")
+	uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port on 127.0.0.1 (0 picks a free one, -1 disables the UI)")
 	configFile := fs.String("config", "", "configuration file (YAML)")
 	playbookDir := fs.String("playbooks", "", "directory of playbooks (default: the built-in library)")
 	if err := fs.Parse(args); err != nil {
@@ -65,6 +67,16 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer srv.Stop()
+	uiURL := "off"
+	if *uiPort >= 0 {
+		ui, err := webui.Start(webui.Options{TemporalAddress: srv.HostPort(), Port: *uiPort, Namespace: cfg.Temporal.Namespace})
+		if err != nil {
+			l.Close()
+			return err
+		}
+		defer ui.Stop()
+		uiURL = ui.URL()
+	}
 	cfg.Temporal.Address = srv.HostPort()
 	c, err := app.Dial(cfg, log)
 	if err != nil {
@@ -77,8 +89,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer w.Stop()
 
-	fmt.Fprintf(stdout, "quell dev %s ready in %s\n  api:      http://%s\n  temporal: %s (namespace %s)\n  data:     %s\n  playbooks: %d loaded\n",
-		app.VersionString(), time.Since(start).Round(time.Millisecond), l.Addr(), srv.HostPort(), cfg.Temporal.Namespace, cfg.DataDir, len(pbs))
+	fmt.Fprintf(stdout, "quell dev %s ready in %s\n  api:      http://%s\n  temporal: %s (namespace %s)\n  ui:       %s\n  data:     %s\n  playbooks: %d loaded\n",
+		app.VersionString(), time.Since(start).Round(time.Millisecond), l.Addr(), srv.HostPort(), cfg.Temporal.Namespace, uiURL, cfg.DataDir, len(pbs))
 	err = app.Serve(ctx, l, app.NewAPI(c, cfg, pbs, log))
 	log.Info("quell dev stopping")
 	return err

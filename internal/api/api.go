@@ -17,6 +17,7 @@ import (
 
 	"github.com/quell-ir/quell/internal/alert"
 	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/internal/intake"
 	"github.com/quell-ir/quell/playbooks"
 )
 
@@ -108,7 +109,8 @@ func (s *Server) Handler() http.Handler {
 	v1 := func(pattern string, h http.HandlerFunc) {
 		mux.Handle(pattern, s.metrics.instrument(pattern, s.authorize(h)))
 	}
-	v1("POST /v1/alerts/falco", s.postFalco)
+	v1("POST /v1/alerts/falco", s.postAlert("falco", intake.ParseFalco))
+	v1("POST /v1/alerts/trivy", s.postAlert("trivy", intake.ParseTrivy))
 	v1("GET /v1/incidents", s.listIncidents)
 	v1("GET /v1/incidents/{id}", s.getIncident)
 	v1("POST /v1/incidents/{id}/decisions", s.postDecision)

@@ -130,14 +130,32 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client) worker.Wor
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.IncidentResponse, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
 	host, _ := os.Hostname()
+	store := evidence.NewStore(filepath.Join(cfg.DataDir, "evidence"))
+	actor := evidence.Actor{Who: "quell-worker", Host: host, Version: VersionString()}
 	w.RegisterActivity(&activities.Docker{Runtime: rt})
-	w.RegisterActivity(&activities.Evidence{
-		Runtime: rt,
-		Store:   evidence.NewStore(filepath.Join(cfg.DataDir, "evidence")),
-		Actor:   evidence.Actor{Who: "quell-worker", Host: host, Version: VersionString()},
-	})
+	w.RegisterActivity(&activities.Evidence{Runtime: rt, Store: store, Actor: actor})
 	w.RegisterActivity(&activities.Reports{Dir: filepath.Join(cfg.DataDir, "reports")})
+	w.RegisterActivity(&activities.Recovery{
+		Runtime:   rt,
+		Store:     store,
+		Actor:     actor,
+		Sources:   trustedSources(cfg.Images),
+		StopGrace: 10 * time.Second,
+	})
 	return w
+}
+
+// trustedSources turns the config's image sources into the activities'.
+func trustedSources(images []config.ImageSource) []activities.TrustedSource {
+	out := make([]activities.TrustedSource, 0, len(images))
+	for _, img := range images {
+		s := activities.TrustedSource{Repository: img.Repository, ContextDir: img.Context, Dockerfile: img.Dockerfile}
+		if img.Git != nil {
+			s.GitURL, s.GitRef, s.GitDir = img.Git.URL, img.Git.Ref, img.Git.Dir
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // NewAPI builds the HTTP API over the incident workflows.

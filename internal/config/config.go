@@ -34,6 +34,30 @@ type Config struct {
 	Playbooks string `yaml:"playbooks"`
 	// Incidents configures incident handling.
 	Incidents Incidents `yaml:"incidents"`
+	// Images maps image repositories to the trusted sources of their clean
+	// builds. An image's own labels are never trusted as its source.
+	Images []ImageSource `yaml:"images"`
+}
+
+// ImageSource is where the clean build of an image repository comes from:
+// a build context directory, or a git repository at a pinned ref.
+type ImageSource struct {
+	// Repository matches <repository>:<any tag> and its digests.
+	Repository string `yaml:"repository"`
+	// Context is the build context directory.
+	Context string `yaml:"context"`
+	// Dockerfile is relative to the context; default Dockerfile.
+	Dockerfile string `yaml:"dockerfile"`
+	// Git checks the context out of a repository instead.
+	Git *GitSource `yaml:"git"`
+}
+
+// GitSource is a git repository at a pinned ref (a commit or a tag).
+type GitSource struct {
+	URL string `yaml:"url"`
+	Ref string `yaml:"ref"`
+	// Dir is the build context's directory inside the repository.
+	Dir string `yaml:"dir"`
 }
 
 // Incidents configures incident handling.
@@ -157,10 +181,38 @@ func (c Config) Validate() error {
 	if c.Incidents.DedupWindow < 0 {
 		errs = append(errs, errors.New("incidents.dedup_window: negative"))
 	}
+	errs = append(errs, c.validateImages()...)
 	for i, a := range c.Approvals.Approvers {
 		if strings.TrimSpace(a) == "" {
 			errs = append(errs, fmt.Errorf("approvals.approvers[%d]: empty", i))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (c Config) validateImages() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, img := range c.Images {
+		at := fmt.Sprintf("images[%d]", i)
+		switch {
+		case img.Repository == "":
+			errs = append(errs, fmt.Errorf("%s: repository required", at))
+		case seen[img.Repository]:
+			errs = append(errs, fmt.Errorf("%s: repository %s listed twice", at, img.Repository))
+		}
+		seen[img.Repository] = true
+		switch {
+		case img.Git == nil && img.Context == "":
+			errs = append(errs, fmt.Errorf("%s (%s): context or git required", at, img.Repository))
+		case img.Git != nil && img.Context != "":
+			errs = append(errs, fmt.Errorf("%s (%s): context and git are exclusive", at, img.Repository))
+		case img.Git != nil && (img.Git.URL == "" || img.Git.Ref == ""):
+			errs = append(errs, fmt.Errorf("%s (%s): git needs url and a pinned ref", at, img.Repository))
+		}
+		if strings.HasPrefix(img.Dockerfile, "/") || strings.Contains(img.Dockerfile, "..") {
+			errs = append(errs, fmt.Errorf("%s (%s): dockerfile must be relative to the context", at, img.Repository))
+		}
+	}
+	return errs
 }

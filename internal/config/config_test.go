@@ -82,3 +82,26 @@ func TestValidate(t *testing.T) {
 		t.Errorf("Validate() =\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestValidateImages(t *testing.T) {
+	cfg := Default()
+	cfg.Images = []ImageSource{
+		{Repository: "example/app", Context: "/srv/app"},
+		{Repository: "example/app", Context: "/srv/app2"},
+		{Repository: "example/api"},
+		{Repository: "example/git", Context: "/x", Git: &GitSource{URL: "file:///r", Ref: "v1"}},
+		{Repository: "example/nogit", Git: &GitSource{URL: "file:///r"}},
+		{Context: "/srv/x", Dockerfile: "../Dockerfile"},
+	}
+	want := strings.Join([]string{
+		"images[1]: repository example/app listed twice",
+		"images[2] (example/api): context or git required",
+		"images[3] (example/git): context and git are exclusive",
+		"images[4] (example/nogit): git needs url and a pinned ref",
+		"images[5]: repository required",
+		"images[5] (): dockerfile must be relative to the context",
+	}, "\n")
+	if got := cfg.Validate().Error(); got != want {
+		t.Errorf("Validate() =\n%s\nwant\n%s", got, want)
+	}
+}

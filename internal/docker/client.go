@@ -1,7 +1,9 @@
 // Package docker is quell's adapter to the Docker Engine API: it finds
-// containers, cuts and restores their network attachments, freezes them, and
+// containers, cuts and restores their network attachments, freezes them,
 // collects evidence (inspect, logs, filesystem diff and export, process list,
-// committed image) from them.
+// committed image) from them, and replaces them: it builds a clean image from
+// a trusted context, recreates a container's configuration on it, stops and
+// removes the old container and deletes the bad image.
 //
 // Every call that names a missing container, image or network returns an
 // error wrapping ErrNotFound. Calls that change state are idempotent, so an

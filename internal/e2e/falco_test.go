@@ -21,8 +21,14 @@ type opened struct {
 	Deduplicated bool   `json:"deduplicated"`
 }
 
+// contained is true once the default playbook has contained the unit,
+// preserved and verified its evidence, and waits for a responder.
+func contained(i incident.Incident) bool {
+	return i.Status == incident.StatusAwaitingApproval && i.Evidence != nil && i.Evidence.Verified
+}
+
 func TestFalcoAlertContainsContainer(t *testing.T) {
-	s := startStack(t, "", nil)
+	s := startStack(t, "", func(c *config.Config) { c.Approvals.Approvers = []string{"carol"} })
 	ctr := victim(t, s.docker, "e2e-victim-"+randomSuffix())
 	body := falcoAlert(t, ctr.ID)
 
@@ -31,7 +37,7 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 		t.Fatalf("first alert: %d %+v, want 202 and a new incident", code, first)
 	}
 	dockertest.RemoveImage(t, s.docker, "quell-evidence:"+first.IncidentID)
-	inc := s.incident(first.IncidentID, time.Minute, hasStatus(incident.StatusCompleted))
+	inc := s.incident(first.IncidentID, time.Minute, contained)
 
 	// Contained: no network, paused, alive.
 	got, err := s.docker.Container(t.Context(), ctr.ID)
@@ -47,7 +53,7 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 	if inc.Target.ContainerName != ctr.Name || inc.Target.Kind != "docker" {
 		t.Errorf("target = %+v", inc.Target)
 	}
-	for _, st := range inc.Steps {
+	for _, st := range inc.Steps[:4] {
 		if st.Status != incident.StepSucceeded || st.StartedAt == nil || st.FinishedAt == nil {
 			t.Errorf("step %+v", st)
 		}
@@ -64,22 +70,6 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 		t.Errorf("pwned.txt in export = %q", content)
 	}
 
-	// The report names the rule, the container and every step with its times.
-	report := s.get("/v1/incidents/" + first.IncidentID + "/report?format=md")
-	for _, want := range []string{"Terminal shell in container", ctr.ID[:12], ctr.Name, "| contain | docker:isolate | succeeded |",
-		"| preserve | evidence:snapshot | succeeded |", "| verify | evidence:verify | succeeded |", "| report | report:write | succeeded |", "Time to contain"} {
-		if !strings.Contains(report, want) {
-			t.Errorf("report lacks %q:\n%s", want, report)
-		}
-	}
-	var doc map[string]any
-	if err := json.Unmarshal([]byte(s.get("/v1/incidents/"+first.IncidentID+"/report?format=json")), &doc); err != nil || doc["time_to_contain_seconds"] == nil {
-		t.Errorf("json report: %v %v", err, doc["time_to_contain_seconds"])
-	}
-	if _, err := os.Stat(filepath.Join(s.cfg.DataDir, "reports", first.IncidentID+".md")); err != nil {
-		t.Errorf("report:write left no file: %v", err)
-	}
-
 	// The same alert again joins the incident.
 	var second opened
 	if code := s.do("POST", "/v1/alerts/falco", "", body, &second); code != http.StatusAccepted {
@@ -92,9 +82,36 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 
 	var list struct{ Incidents []map[string]any }
 	s.do("GET", "/v1/incidents", "", nil, &list)
-	if len(list.Incidents) != 1 || list.Incidents[0]["status"] != "completed" {
-		t.Errorf("list = %+v, want the one completed incident", list.Incidents)
+	if len(list.Incidents) != 1 || list.Incidents[0]["status"] != "awaiting_approval" {
+		t.Errorf("list = %+v, want the one incident awaiting approval", list.Incidents)
 	}
+
+	// Rejecting the recovery keeps the containment and deletes nothing.
+	decision, _ := json.Marshal(map[string]string{"step": "approve-recovery", "decision": "reject", "approver": "carol", "comment": "keep it for forensics"})
+	if code := s.do("POST", "/v1/incidents/"+first.IncidentID+"/decisions", "", decision, nil); code != http.StatusOK {
+		t.Fatalf("reject: %d", code)
+	}
+	s.incident(first.IncidentID, time.Minute, hasStatus(incident.StatusCompleted))
+	if got, _ := s.docker.Container(t.Context(), ctr.ID); !got.Paused || got.Name != ctr.Name {
+		t.Errorf("after rejection: %+v, want the container isolated and in place", got)
+	}
+	// The report names the rule, the container and every step with its times.
+	report := s.get("/v1/incidents/" + first.IncidentID + "/report?format=md")
+	for _, want := range []string{"Terminal shell in container", ctr.ID[:12], ctr.Name, "| contain | docker:isolate | succeeded |",
+		"| preserve | evidence:snapshot | succeeded |", "| verify | evidence:verify | succeeded |", "| approve-recovery | approval | failed |", "| rebuild | image:rebuild | skipped |",
+		"| report | report:write | succeeded |", "Time to contain", "rejected by carol: keep it for forensics; containment kept"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(s.get("/v1/incidents/"+first.IncidentID+"/report?format=json")), &doc); err != nil || doc["time_to_contain_seconds"] == nil {
+		t.Errorf("json report: %v %v", err, doc["time_to_contain_seconds"])
+	}
+	if _, err := os.Stat(filepath.Join(s.cfg.DataDir, "reports", first.IncidentID+".md")); err != nil {
+		t.Errorf("report:write left no file: %v", err)
+	}
+
 	s.recordHistory(first.IncidentID, "falco-contained")
 }
 

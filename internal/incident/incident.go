@@ -56,6 +56,10 @@ type Incident struct {
 	Isolation *Isolation `json:"isolation,omitempty"`
 	// Evidence describes the preserved evidence, once taken.
 	Evidence *Evidence `json:"evidence,omitempty"`
+	// Units are the containers the incident acts on, once known.
+	Units []Unit `json:"units,omitempty"`
+	// Image records the bad image's replacement and deletion.
+	Image *ImageChange `json:"image,omitempty"`
 	// DetectedAt is when the detector saw the first event.
 	DetectedAt time.Time `json:"detected_at"`
 	// OpenedAt is when quell accepted the first alert.

@@ -120,7 +120,7 @@ func TestParseFalcoTarget(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseFalco: %v", err)
 			}
-			if got := a.Target; got != tt.want {
+			if got := a.Target; !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Target:\ngot  %+v\nwant %+v", got, tt.want)
 			}
 		})
