@@ -48,6 +48,8 @@ func Markdown(w io.Writer, inc incident.Incident, now time.Time) error {
 	m.decisions(inc)
 	m.isolation(inc)
 	m.evidence(inc)
+	m.units(inc)
+	m.image(inc)
 	m.timeline(inc)
 	m.alerts(inc)
 	if m.err != nil {
@@ -173,6 +175,58 @@ func (m *mdWriter) alerts(inc incident.Incident) {
 	for _, a := range inc.Alerts {
 		m.printf("| %s | %s | %s | %s | `%s` |\n", stamp(&a.ReceivedAt), stamp(&a.Time), cell(a.Rule), a.Priority, a.Digest)
 	}
+}
+
+func (m *mdWriter) units(inc incident.Incident) {
+	if len(inc.Units) == 0 {
+		return
+	}
+	m.printf("## Units\n\n| Unit | Compromised | Old container | Old image | Replacement | New image | Quarantined as | Removed | Steps |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, u := range inc.Units {
+		repl, newImage := "-", "-"
+		if r := u.Replacement; r != nil {
+			repl, newImage = "`"+short(r.ContainerID)+"`", "`"+short(r.ImageID)+"`"
+		}
+		var steps []string
+		for _, r := range u.Results {
+			step := r.Step + ": " + r.Status
+			if r.Error != "" {
+				step += " (" + r.Error + ")"
+			}
+			steps = append(steps, step)
+		}
+		m.printf("| %s | %t | `%s` | `%s` | %s | %s | %s | %t | %s |\n", cell(u.Name), u.Compromised, short(u.ContainerID),
+			short(u.ImageID), repl, newImage, cell(orDash(u.Quarantined)), u.Removed, cell(orDash(strings.Join(steps, "; "))))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) image(inc incident.Incident) {
+	img := inc.Image
+	if img == nil {
+		return
+	}
+	m.printf("## Image\n\n- Bad image: `%s`\n", img.OldImageID)
+	if img.NewImageID != "" {
+		m.printf("- Rebuilt as `%s`, tagged %s, at %s\n", img.NewImageID, orDash(strings.Join(img.Tags, ", ")), stamp(img.BuiltAt))
+		m.printf("- Trusted source: %s (revision `%s`)\n", cell(img.Source), img.Revision)
+	}
+	if a := img.BuildLog; a != nil {
+		m.printf("- Build log: `%s` (%d bytes, SHA-256 `%s`)\n", a.Path, a.Size, a.SHA256)
+	}
+	if img.DeletedAt != nil {
+		m.printf("- Deleted at %s: %s\n", stamp(img.DeletedAt), cell(strings.Join(img.Deleted, ", ")))
+	}
+	m.printf("\n")
+}
+
+// short is an ID as Docker prints it.
+func short(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return orDash(id)
 }
 
 func verified(ev *incident.Evidence) string {
