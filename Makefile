@@ -2,7 +2,7 @@
 GO       ?= go
 DATA_DIR ?= ./.quell
 
-.PHONY: run test build vet bench clean
+.PHONY: run test build vet bench chaos clean
 
 ## run: quell dev — embedded Temporal, worker and HTTP API on 127.0.0.1:8080, local Docker.
 run:
@@ -20,9 +20,18 @@ vet:
 build:
 	$(GO) build -o bin/quell ./cmd/quell
 
-## bench: the micro-benchmarks (evidence hashing and others), with figures.
+FALCO_SAMPLE ?= ../shared/samples/falco-website_docs-outputs-channels_terminal-shell.json
+
+## bench: measure quell against a real `quell dev` on the local Docker daemon: alert → contained
+## (vs the raw Docker API and a docker-CLI script responder), simultaneous incidents, intake storms,
+## evidence throughput, footprint. Prints a table, writes bench/results.json. BENCH_QUICK=1: ~2 min.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./cmd/quell-bench -out bench/results.json -falco-sample $(FALCO_SAMPLE)
+
+## chaos: durability trials (workers killed at each step boundary and mid-export, quell dev killed,
+## the Docker daemon unreachable mid-snapshot); PASS/FAIL per trial. CHAOS_QUICK=1: a few minutes.
+chaos:
+	$(GO) run ./cmd/quell-chaos -falco-sample $(FALCO_SAMPLE)
 
 clean:
 	rm -rf bin $(DATA_DIR)

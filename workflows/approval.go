@@ -22,8 +22,17 @@ type DecisionRequest struct {
 	Comment  string `json:"comment"`
 }
 
+// gate is the state of one approval step while it waits.
+type gate struct {
+	step      playbooks.Step
+	allowed   []string
+	approvals []incident.Decision
+	rejection *incident.Decision
+}
+
 // validateDecision refuses a decision before it enters history: unknown
-// decision, a step not waiting, or an approver not on the allow-list.
+// decision, a step not waiting, an approver not on the allow-list, one who
+// already approved, or one the two-person rule excludes.
 func (r *response) validateDecision(ctx workflow.Context, d DecisionRequest) error {
 	if d.Decision != incident.Approve && d.Decision != incident.Reject {
 		return temporal.NewApplicationError(
@@ -33,13 +42,18 @@ func (r *response) validateDecision(ctx workflow.Context, d DecisionRequest) err
 	if !ok || st.Kind != KindApproval {
 		return temporal.NewApplicationError(fmt.Sprintf("step %q is not an approval step", d.Step), ErrTypeNotWaiting)
 	}
-	if st.Status != incident.StepAwaitingApproval {
+	g := r.gates[d.Step]
+	if st.Status != incident.StepAwaitingApproval || g == nil {
 		return temporal.NewApplicationError(fmt.Sprintf("step %q is not waiting for a decision (it is %s)", d.Step, st.Status), ErrTypeNotWaiting)
 	}
-	idx := slices.IndexFunc(r.in.Playbook.Steps, func(s playbooks.Step) bool { return s.ID == d.Step })
-	allowed := r.approvers(r.in.Playbook.Steps[idx])
-	if strings.TrimSpace(d.Approver) == "" || !slices.Contains(allowed, d.Approver) {
+	if strings.TrimSpace(d.Approver) == "" || !slices.Contains(g.allowed, d.Approver) {
 		return temporal.NewApplicationError(fmt.Sprintf("approver %q may not decide step %q", d.Approver, d.Step), ErrTypeNotApprover)
+	}
+	if slices.ContainsFunc(g.approvals, func(a incident.Decision) bool { return a.Approver == d.Approver }) {
+		return temporal.NewApplicationError(fmt.Sprintf("approver %q already approved step %q", d.Approver, d.Step), ErrTypeNotApprover)
+	}
+	if d.Decision == incident.Approve && g.step.Bool("two_person") && d.Approver == r.lastApprover {
+		return temporal.NewApplicationError(fmt.Sprintf("approver %q approved the previous gate: the two-person rule needs someone else", d.Approver), ErrTypeNotApprover)
 	}
 	return nil
 }
@@ -47,35 +61,99 @@ func (r *response) validateDecision(ctx workflow.Context, d DecisionRequest) err
 // decide records a validated decision; the waiting step picks it up.
 func (r *response) decide(ctx workflow.Context, d DecisionRequest) (incident.Decision, error) {
 	dec := incident.Decision{Step: d.Step, Decision: d.Decision, Approver: d.Approver, Comment: d.Comment, At: workflow.Now(ctx)}
-	r.decisions[d.Step] = dec
+	g := r.gates[d.Step]
+	if d.Decision == incident.Approve {
+		g.approvals = append(g.approvals, dec)
+	} else if g.rejection == nil {
+		g.rejection = &dec
+	}
 	r.inc.Decisions = append(r.inc.Decisions, dec)
 	r.event(ctx, "decision."+d.Decision, d.Step, fmt.Sprintf("%s by %s%s", d.Decision, d.Approver, comment(d.Comment)))
+	r.notifyDecision(dec)
 	return dec, nil
 }
 
-// approval waits for a decision on step i until the step's timeout.
+// decided reports whether the gate has its answer.
+func (g *gate) decided() bool {
+	return g.rejection != nil || len(g.approvals) >= max(1, g.step.Int("required"))
+}
+
+// approval waits for the decision on step i: reminding, escalating, and at
+// the step's timeout taking its declared default.
 func (r *response) approval(ctx workflow.Context, i int) (string, error) {
 	s := r.in.Playbook.Steps[i]
+	g := &gate{step: s, allowed: r.approvers(ctx, s)}
+	r.gates[s.ID] = g
 	r.inc.Steps[i].Status = incident.StepAwaitingApproval
 	r.refreshStatus(ctx)
-	r.event(ctx, "approval.requested", s.ID, fmt.Sprintf("waiting up to %s for one of %v", time.Duration(s.Timeout), r.approvers(s)))
-	got, err := workflow.AwaitWithTimeout(ctx, time.Duration(s.Timeout), func() bool {
-		_, ok := r.decisions[s.ID]
-		return ok
-	})
+	r.event(ctx, "approval.requested", s.ID, fmt.Sprintf("waiting up to %s for %d approval(s) from %v", time.Duration(s.Timeout), max(1, s.Int("required")), g.allowed))
+	r.notifyApproval(s.ID, g.allowed)
+	timedOut, err := r.await(ctx, g)
+	delete(r.gates, s.ID)
 	r.inc.Steps[i].Status = incident.StepRunning
 	r.refreshStatus(ctx)
 	if err != nil {
 		return "", err
 	}
-	if !got {
-		return "", fmt.Errorf("no decision within %s", time.Duration(s.Timeout))
+	switch {
+	case g.rejection != nil:
+		return r.rejected(ctx, s, fmt.Sprintf("rejected by %s%s", g.rejection.Approver, comment(g.rejection.Comment)))
+	case timedOut && s.String("on_timeout") != "approve":
+		return r.rejected(ctx, s, fmt.Sprintf("no decision within %s: rejected by default", time.Duration(s.Timeout)))
+	case timedOut:
+		r.event(ctx, "approval.defaulted", s.ID, "no decision: approved by default")
+		return fmt.Sprintf("no decision within %s: approved by default", time.Duration(s.Timeout)), nil
 	}
-	dec := r.decisions[s.ID]
-	if dec.Decision == incident.Approve {
-		return fmt.Sprintf("approved by %s%s", dec.Approver, comment(dec.Comment)), nil
+	var by []string
+	for _, a := range g.approvals {
+		by = append(by, a.Approver+comment(a.Comment))
+		r.lastApprover = a.Approver
 	}
-	reason := fmt.Sprintf("rejected by %s%s", dec.Approver, comment(dec.Comment))
+	return "approved by " + strings.Join(by, ", "), nil
+}
+
+// await waits for the gate's decision through its reminder, escalation and
+// timeout; it reports whether the timeout decided.
+func (r *response) await(ctx workflow.Context, g *gate) (bool, error) {
+	s := g.step
+	start := workflow.Now(ctx)
+	type phase struct {
+		after time.Duration
+		run   func()
+	}
+	phases := []phase{
+		{s.Duration("remind_after"), func() { r.remind(ctx, s.ID, "reminder", g.allowed) }},
+		{s.Duration("escalate_after"), func() { r.remind(ctx, s.ID, "escalation", s.Strings("escalate_to")) }},
+		{time.Duration(s.Timeout), nil},
+	}
+	for _, p := range phases {
+		if p.after <= 0 || (p.run != nil && p.after >= time.Duration(s.Timeout)) {
+			continue
+		}
+		wait := p.after - workflow.Now(ctx).Sub(start)
+		ok, err := workflow.AwaitWithTimeout(ctx, max(wait, 0), g.decided)
+		if err != nil || ok {
+			return false, err
+		}
+		if p.run != nil {
+			p.run()
+		}
+	}
+	if s.String("on_timeout") != "wait" {
+		return true, nil
+	}
+	r.event(ctx, "approval.waiting", s.ID, "no decision within the timeout: waiting on, as the playbook declares")
+	return false, workflow.Await(ctx, g.decided)
+}
+
+// remind records a reminder or an escalation and sends it.
+func (r *response) remind(ctx workflow.Context, step, what string, who []string) {
+	r.event(ctx, "approval."+what, step, fmt.Sprintf("%s sent to %v", what, who))
+	r.notifyReply(fmt.Sprintf(":alarm_clock: %s: step *%s* still waits for a decision from %s", what, step, mentions(who)))
+}
+
+// rejected stops the playbook, releasing the containment when the step says so.
+func (r *response) rejected(ctx workflow.Context, s playbooks.Step, reason string) (string, error) {
 	if s.String("on_reject") == "release" {
 		r.release(ctx)
 		return "", errStop{reason: reason + "; containment released"}
@@ -104,3 +182,23 @@ func comment(c string) string {
 	}
 	return ": " + c
 }
+
+// mentions formats approvers for chat: Slack user and group IDs as
+// mentions, other names as they are.
+func mentions(who []string) string {
+	out := make([]string, len(who))
+	for i, w := range who {
+		switch {
+		case isSlackUser(w):
+			out[i] = "<@" + w + ">"
+		case isSlackGroup(w):
+			out[i] = "<!subteam^" + w + ">"
+		default:
+			out[i] = w
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func isSlackUser(s string) bool  { return len(s) > 1 && (s[0] == 'U' || s[0] == 'W') && strings.ToUpper(s) == s }
+func isSlackGroup(s string) bool { return len(s) > 1 && s[0] == 'S' && strings.ToUpper(s) == s }

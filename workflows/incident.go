@@ -26,6 +26,8 @@ type IncidentInput struct {
 	// unit after its steps have finished, so a detector's late or repeated
 	// alerts join it instead of opening a new incident.
 	DedupWindow time.Duration `json:"dedup_window"`
+	// Notify tells responders in chat (Slack) as the incident runs.
+	Notify bool `json:"notify,omitempty"`
 }
 
 // IncidentResponse runs a playbook for one incident: it interprets the
@@ -43,13 +45,18 @@ func IncidentResponse(ctx workflow.Context, in IncidentInput) (incident.Incident
 type response struct {
 	in        IncidentInput
 	inc       incident.Incident
-	decisions map[string]incident.Decision
 	// stopped says why the remaining steps are skipped; "" while they run.
 	stopped string
 	// aborted is set when a failing step stopped the playbook.
 	aborted bool
 	// undo holds compensations, run in reverse on release.
 	undo []compensation
+	// gates holds the approval steps waiting for decisions, by step ID.
+	gates map[string]*gate
+	// lastApprover approved the latest gate, for the two-person rule.
+	lastApprover string
+	// out holds what responders have yet to be told; nil without chat.
+	out *outbox
 }
 
 // compensation undoes one step's effect.
@@ -60,7 +67,7 @@ type compensation struct {
 
 func newResponse(ctx workflow.Context, in IncidentInput) *response {
 	info := workflow.GetInfo(ctx)
-	r := &response{in: in, decisions: map[string]incident.Decision{}}
+	r := &response{in: in, gates: map[string]*gate{}}
 	r.inc = incident.Incident{
 		ID:         info.WorkflowExecution.ID + "." + info.FirstRunID,
 		Status:     incident.StatusRunning,
@@ -93,6 +100,7 @@ func (r *response) setup(ctx workflow.Context) error {
 func (r *response) run(ctx workflow.Context) (incident.Incident, error) {
 	r.event(ctx, "incident.opened", "", fmt.Sprintf("rule %q (%s) on container %s; playbook %s",
 		r.in.Alert.Rule, r.in.Alert.Priority, r.inc.Target.ContainerID, r.in.Playbook.Name))
+	r.startNotifier(ctx)
 	alerts := workflow.GetSignalChannel(ctx, SignalAlert)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
@@ -109,6 +117,9 @@ func (r *response) run(ctx workflow.Context) (incident.Incident, error) {
 		r.runStep(ctx, i)
 	}
 	r.close(ctx)
+	if err := r.closeNotifier(ctx); err != nil {
+		return r.inc, err
+	}
 	// Late alerts about the unit join this incident until the window ends.
 	if r.in.DedupWindow > 0 {
 		if err := workflow.Sleep(ctx, r.in.DedupWindow); err != nil {
@@ -154,6 +165,11 @@ func (r *response) close(ctx workflow.Context) {
 		}
 	}
 	r.event(ctx, "incident.closed", "", fmt.Sprintf("%s: %s", r.inc.Status, r.inc.Resolution))
+	ttc := "not contained"
+	if r.inc.ContainedAt != nil {
+		ttc = "time to contain " + r.inc.TimeToContain().Round(time.Millisecond).String()
+	}
+	r.notifyReply(fmt.Sprintf(":checkered_flag: incident %s: %s; %s", r.inc.Status, r.inc.Resolution, ttc))
 }
 
 func (r *response) failedSteps() []string {
@@ -166,17 +182,23 @@ func (r *response) failedSteps() []string {
 	return ids
 }
 
-// event appends a timeline entry at workflow time.
+// event appends a timeline entry at workflow time; the incident's chat
+// message will show it.
 func (r *response) event(ctx workflow.Context, typ, step, msg string) {
 	r.inc.Timeline = append(r.inc.Timeline, incident.Event{Time: workflow.Now(ctx), Type: typ, Step: step, Message: msg})
+	if r.out != nil && typ != "notify.failed" {
+		r.out.dirty = true
+	}
 }
 
-// approvers returns who may decide a step: its own list, else the config's.
-func (r *response) approvers(s playbooks.Step) []string {
-	if own := s.Strings("approvers"); len(own) > 0 {
-		return own
+// approvers returns who may decide a step, Slack groups resolved: its own
+// list, else the config's.
+func (r *response) approvers(ctx workflow.Context, s playbooks.Step) []string {
+	list := s.Strings("approvers")
+	if len(list) == 0 {
+		list = r.in.Approvers
 	}
-	return r.in.Approvers
+	return r.resolveApprovers(ctx, s.ID, list)
 }
 
 func (r *response) refreshStatus(ctx workflow.Context) {

@@ -18,7 +18,23 @@ const (
 // Kinds describes every step kind IncidentResponse interprets: the registry
 // that validates playbooks and that `quell steps` prints.
 func Kinds() []playbooks.Kind {
-	return append(containmentKinds(), recoveryKinds()...)
+	return append(append(containmentKinds(), recoveryKinds()...), notifyKinds()...)
+}
+
+// KindNotify posts a message to the incident channel.
+const KindNotify = "slack:notify"
+
+// notifyKinds describes the kinds that tell people.
+func notifyKinds() []playbooks.Kind {
+	return []playbooks.Kind{{
+		Name: KindNotify,
+		Description: "Post a message in the incident channel. The text may name {incident}, {rule}, {container}, " +
+			"{status} and {playbook}. Every incident also gets a message of its own, kept up to date, when Slack is configured.",
+		Params:         []playbooks.Param{{Name: "text", Type: "string", Required: true, Description: "what to post (Slack mrkdwn)"}},
+		Needs:          []string{"chat:write"},
+		DefaultTimeout: 30 * time.Second,
+		DefaultRetry:   playbooks.Retry{MaxAttempts: 5, InitialInterval: playbooks.Duration(time.Second), BackoffCoefficient: 2},
+	}}
 }
 
 // containmentKinds describes the kinds that contain, preserve and report.
@@ -59,13 +75,23 @@ func containmentKinds() []playbooks.Kind {
 		},
 		{
 			Name: KindApproval,
-			Description: "Wait for a responder's decision (approve or reject) before the steps that follow. " +
+			Description: "Wait for responders' decision (approve or reject) before the steps that follow. " +
 				"Rejection stops the playbook and leaves containment in place, or with on_reject: release " +
-				"undoes what was done (a false positive). No decision within the step timeout fails the step.",
+				"undoes what was done (a false positive). Reminds, escalates, and at the step timeout takes " +
+				"the declared default, each recorded in the timeline.",
 			Params: []playbooks.Param{
-				{Name: "approvers", Type: "strings", Description: "who may decide; default: approvals.approvers in the config"},
+				{Name: "approvers", Type: "strings", Description: "who may decide: names, Slack user IDs (U...) or user groups (S...); " +
+					"default: approvals.approvers in the config"},
+				{Name: "required", Type: "int", Default: 1, Description: "how many different approvers must approve (N of M)"},
+				{Name: "two_person", Type: "bool", Default: false,
+					Description: "whoever approved an earlier gate of the incident cannot give the next approval"},
 				{Name: "on_reject", Type: "string", Default: "stop", Enum: []string{"stop", "release"},
 					Description: "stop: keep the containment; release: undo it"},
+				{Name: "remind_after", Type: "duration", Description: "remind the approvers after this long without a decision"},
+				{Name: "escalate_after", Type: "duration", Description: "mention escalate_to after this long without a decision"},
+				{Name: "escalate_to", Type: "strings", Description: "who to mention when escalating (Slack user or group IDs)"},
+				{Name: "on_timeout", Type: "string", Default: "reject", Enum: []string{"reject", "approve", "wait"},
+					Description: "what the step timeout decides: reject (containment kept), approve, or wait on"},
 			},
 			Gate:           true,
 			DefaultTimeout: 24 * time.Hour,

@@ -70,6 +70,7 @@ func (r *response) replace(ctx workflow.Context, s playbooks.Step) (string, erro
 				return "", err
 			}
 			u.Quarantined, u.Replacement = res.Quarantined, &res.Replacement
+			r.notifyReply(fmt.Sprintf(":recycle: *%s* replaced: image %s → %s", u.Name, shortImage(u.ImageID), shortImage(res.Replacement.ImageID)))
 			return fmt.Sprintf("replaced by %s (%s, image %s); old one now %s", short(res.Replacement.ContainerID),
 				res.Replacement.Name, shortImage(res.Replacement.ImageID), res.Quarantined), nil
 		})

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -58,6 +59,8 @@ func (r *response) runStep(ctx workflow.Context, i int) {
 		summary, err = r.remove(ctx, s)
 	case KindDelete:
 		summary, err = r.deleteImage(ctx, s)
+	case KindNotify:
+		summary, err = r.notifyStep(ctx, s)
 	default:
 		err = temporal.NewNonRetryableApplicationError("no implementation for step kind "+s.Kind, "BadPlaybook", nil)
 	}
@@ -145,6 +148,8 @@ func (r *response) isolate(ctx workflow.Context, s playbooks.Step) (string, erro
 		return fmt.Sprintf("reconnected %v, unpaused %t", undone.Reconnected, undone.Unpaused), err
 	}})
 	summary := fmt.Sprintf("disconnected from %d network(s), paused %t", len(res.Isolation.Networks), res.Isolation.Paused)
+	r.notifyReply(fmt.Sprintf(":no_entry: contained *%s* in %s: %s", res.Target.ContainerName,
+		r.inc.TimeToContain().Round(time.Millisecond), summary))
 	r.event(ctx, "incident.contained", s.ID, fmt.Sprintf("container %s (%s) %s in %s", short(res.Target.ContainerID),
 		res.Target.ContainerName, summary, r.inc.TimeToContain().Round(time.Millisecond)))
 	return summary, nil
@@ -178,6 +183,7 @@ func (r *response) verify(ctx workflow.Context, s playbooks.Step) (string, error
 		if u, ok := r.inc.Unit(r.inc.Target.ContainerID); ok {
 			u.EvidenceVerified = true
 		}
+		r.notifyReply(evidenceReply(*r.inc.Evidence))
 	}
 	return fmt.Sprintf("%d artifacts verified, manifest sha256 %s", res.Verified, res.ManifestSHA256), nil
 }
@@ -222,4 +228,14 @@ func short(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// evidenceReply lists the verified evidence with its hashes, for chat.
+func evidenceReply(ev incident.Evidence) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, ":lock: evidence verified: %d artifacts, manifest sha256 `%s`", len(ev.Artifacts), ev.ManifestSHA256)
+	for _, a := range ev.Artifacts {
+		fmt.Fprintf(&b, "\n• %s (%d bytes) `%s`", a.Name, a.Size, a.SHA256)
+	}
+	return b.String()
 }

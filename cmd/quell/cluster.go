@@ -99,7 +99,10 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "quell serve %s: api http://%s, temporal %s (namespace %s), %d playbooks\n",
 		app.VersionString(), l.Addr(), cfg.Temporal.Address, cfg.Temporal.Namespace, len(pbs))
-	return app.Serve(ctx, l, app.NewAPI(c, cfg, pbs, log))
+	for _, w := range app.Warnings(cfg, pbs) {
+		log.Warn(w)
+	}
+	return app.ServeAPI(ctx, l, c, cfg, pbs, log)
 }
 
 // runWorker runs the worker against a Temporal cluster and the Docker daemon.

@@ -76,6 +76,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		defer ui.Stop()
 		uiURL = ui.URL()
+		if cfg.UIURL == "" {
+			cfg.UIURL = uiURL
+		}
 	}
 	cfg.Temporal.Address = srv.HostPort()
 	c, err := app.Dial(cfg, log)
@@ -91,7 +94,10 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 
 	fmt.Fprintf(stdout, "quell dev %s ready in %s\n  api:      http://%s\n  temporal: %s (namespace %s)\n  ui:       %s\n  data:     %s\n  playbooks: %d loaded\n",
 		app.VersionString(), time.Since(start).Round(time.Millisecond), l.Addr(), srv.HostPort(), cfg.Temporal.Namespace, uiURL, cfg.DataDir, len(pbs))
-	err = app.Serve(ctx, l, app.NewAPI(c, cfg, pbs, log))
+	for _, w := range app.Warnings(cfg, pbs) {
+		log.Warn(w)
+	}
+	err = app.ServeAPI(ctx, l, c, cfg, pbs, log)
 	log.Info("quell dev stopping")
 	return err
 }

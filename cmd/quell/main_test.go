@@ -30,7 +30,7 @@ func TestSteps(t *testing.T) {
 
 func TestPlaybookValidate(t *testing.T) {
 	out, err := runCmd(t, "playbook", "validate", "../../playbooks/library/compromised-container.yaml")
-	if err != nil || !strings.Contains(out, `ok (playbook "compromised-container", 4 steps)`) {
+	if err != nil || !strings.Contains(out, `ok (playbook "compromised-container", 10 steps)`) {
 		t.Errorf("library playbook: %q %v", out, err)
 	}
 	_, err = runCmd(t, "playbook", "validate", "testdata/bad.yaml", "testdata/destructive.yaml")

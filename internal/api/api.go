@@ -78,10 +78,13 @@ type Decision struct {
 type Options struct {
 	Incidents Incidents
 	Playbooks []playbooks.Playbook
-	// Token, when set, is required as a bearer token on every /v1/ request.
+	// Token, when set, is required as a bearer token on every /v1/ request
+	// but Slack's, which Slack signs instead.
 	Token    string
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
+	// Slack, when set, takes Slack's interaction requests (button clicks).
+	Slack http.Handler
 }
 
 // Server serves the API.
@@ -115,6 +118,9 @@ func (s *Server) Handler() http.Handler {
 	v1("GET /v1/incidents/{id}", s.getIncident)
 	v1("POST /v1/incidents/{id}/decisions", s.postDecision)
 	v1("GET /v1/incidents/{id}/report", s.getReport)
+	if s.opts.Slack != nil {
+		mux.Handle("POST /v1/slack/interactions", s.metrics.instrument("POST /v1/slack/interactions", s.opts.Slack))
+	}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
 	return mux

@@ -142,6 +142,9 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client) worker.Wor
 		Sources:   trustedSources(cfg.Images),
 		StopGrace: 10 * time.Second,
 	})
+	if slackConfig(cfg).Enabled() {
+		w.RegisterActivity(&activities.Notify{Chat: notifier(cfg)})
+	}
 	return w
 }
 
@@ -158,15 +161,22 @@ func trustedSources(images []config.ImageSource) []activities.TrustedSource {
 	return out
 }
 
+// Incidents reaches the incident workflows as the config says.
+func Incidents(c client.Client, cfg config.Config) *incidents.Service {
+	return &incidents.Service{Client: c, Namespace: cfg.Temporal.Namespace, Approvers: cfg.Approvals.Approvers,
+		DedupWindow: cfg.Incidents.DedupWindow, Notify: slackConfig(cfg).Enabled()}
+}
+
 // NewAPI builds the HTTP API over the incident workflows.
 func NewAPI(c client.Client, cfg config.Config, pbs []playbooks.Playbook, log *slog.Logger) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	svc := &incidents.Service{Client: c, Namespace: cfg.Temporal.Namespace, Approvers: cfg.Approvals.Approvers,
-		DedupWindow: cfg.Incidents.DedupWindow}
-	return api.New(api.Options{
-		Incidents: svc, Playbooks: pbs, Token: cfg.API.Token, Logger: log, Registry: reg,
-	}).Handler()
+	svc := Incidents(c, cfg)
+	opts := api.Options{Incidents: svc, Playbooks: pbs, Token: cfg.API.Token, Logger: log, Registry: reg}
+	if h := slackHandler(cfg, svc, log); h != nil {
+		opts.Slack = h
+	}
+	return api.New(opts).Handler()
 }
 
 // Serve serves h on l until ctx ends, then shuts down gracefully.

@@ -37,6 +37,23 @@ type Config struct {
 	// Images maps image repositories to the trusted sources of their clean
 	// builds. An image's own labels are never trusted as its source.
 	Images []ImageSource `yaml:"images"`
+	// Slack tells responders and takes their approvals.
+	Slack Slack `yaml:"slack"`
+	// PublicURL is where responders reach quell's API (links in messages);
+	// default http://<listen>.
+	PublicURL string `yaml:"public_url"`
+	// UIURL is the Temporal Web UI's address, for links; quell dev sets it.
+	UIURL string `yaml:"ui_url"`
+}
+
+// Slack configures the Slack app. Tokens and the signing secret are
+// secrets: prefer the QUELL_SLACK_* environment variables.
+type Slack struct {
+	BotToken      string `yaml:"bot_token"`
+	AppToken      string `yaml:"app_token"`
+	SigningSecret string `yaml:"signing_secret"`
+	Channel       string `yaml:"channel"`
+	APIURL        string `yaml:"api_url"`
 }
 
 // ImageSource is where the clean build of an image repository comes from:
@@ -138,6 +155,15 @@ func Load(path string) (Config, error) {
 
 // applyEnv reads QUELL_API_TOKEN and the token file.
 func (c *Config) applyEnv(getenv func(string) string) error {
+	for env, dst := range map[string]*string{
+		"QUELL_SLACK_BOT_TOKEN": &c.Slack.BotToken, "QUELL_SLACK_APP_TOKEN": &c.Slack.AppToken,
+		"QUELL_SLACK_SIGNING_SECRET": &c.Slack.SigningSecret, "QUELL_SLACK_CHANNEL": &c.Slack.Channel,
+		"QUELL_SLACK_API_URL": &c.Slack.APIURL,
+	} {
+		if v := getenv(env); v != "" {
+			*dst = v
+		}
+	}
 	if t := getenv("QUELL_API_TOKEN"); t != "" {
 		c.API.Token = t
 	}
@@ -182,6 +208,12 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("incidents.dedup_window: negative"))
 	}
 	errs = append(errs, c.validateImages()...)
+	if sl := c.Slack; sl.BotToken != "" && sl.Channel == "" {
+		errs = append(errs, errors.New("slack: bot_token set but no channel"))
+	}
+	if sl := c.Slack; sl.AppToken != "" && sl.BotToken == "" {
+		errs = append(errs, errors.New("slack: app_token (Socket Mode) needs bot_token too"))
+	}
 	for i, a := range c.Approvals.Approvers {
 		if strings.TrimSpace(a) == "" {
 			errs = append(errs, fmt.Errorf("approvals.approvers[%d]: empty", i))

@@ -105,3 +105,20 @@ func TestValidateImages(t *testing.T) {
 		t.Errorf("Validate() =\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestSlackFromEnv(t *testing.T) {
+	t.Setenv("QUELL_SLACK_BOT_TOKEN", "xoxb-secret")
+	t.Setenv("QUELL_SLACK_CHANNEL", "C123")
+	t.Setenv("QUELL_SLACK_SIGNING_SECRET", "shh")
+	cfg, err := Load(write(t, "slack: {channel: C999, api_url: http://127.0.0.1:1/api/}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Slack.BotToken != "xoxb-secret" || cfg.Slack.Channel != "C123" || cfg.Slack.SigningSecret != "shh" || cfg.Slack.APIURL != "http://127.0.0.1:1/api/" {
+		t.Errorf("slack = %+v", cfg.Slack)
+	}
+	t.Setenv("QUELL_SLACK_CHANNEL", "")
+	if _, err := Load(write(t, "slack: {bot_token: x}\n")); err == nil || !strings.Contains(err.Error(), "slack: bot_token set but no channel") {
+		t.Errorf("err = %v", err)
+	}
+}

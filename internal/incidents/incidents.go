@@ -35,6 +35,8 @@ type Service struct {
 	Approvers []string
 	// DedupWindow is how long a finished incident takes late alerts.
 	DedupWindow time.Duration
+	// Notify tells responders in Slack as incidents run.
+	Notify bool
 }
 
 var _ api.Incidents = (*Service)(nil)
@@ -46,7 +48,7 @@ func (s *Service) Open(ctx context.Context, a alert.Alert, pb playbooks.Playbook
 	wfID := WorkflowID(a)
 	dc := converter.GetDefaultDataConverter()
 	input, err := dc.ToPayloads(workflows.IncidentInput{
-		Alert: a, Playbook: pb, Approvers: s.Approvers, DedupWindow: s.DedupWindow,
+		Alert: a, Playbook: pb, Approvers: s.Approvers, DedupWindow: s.DedupWindow, Notify: s.Notify,
 	})
 	if err != nil {
 		return api.Opened{}, fmt.Errorf("encode incident input: %w", err)

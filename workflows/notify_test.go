@@ -1,0 +1,81 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+
+	"github.com/quell-ir/quell/activities"
+	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/internal/slack"
+)
+
+// TestSlackDownNeverDelaysContainment runs an incident whose chat service
+// fails for its first minutes: containment and evidence start at once, and
+// every message is caught up once the service answers.
+func TestSlackDownNeverDelaysContainment(t *testing.T) {
+	f := newFixture(t)
+	f.env.RegisterActivity(&activities.Notify{})
+	f.isolates()
+	f.snapshots()
+	f.verifies()
+	f.reports()
+	var start time.Time
+	down := func() bool { return f.env.Now().Sub(start) < 5*time.Minute }
+	posts, replies := 0, 0
+	var shown []incident.Decision
+	f.env.OnActivity(notifyActs.PostIncident, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.MessageInput) (activities.MessageResult, error) {
+			if down() {
+				return activities.MessageResult{}, errors.New("slack: connection refused")
+			}
+			posts++
+			return activities.MessageResult{Ref: slack.Ref{Channel: "C1", TS: "1.1"}}, nil
+		})
+	f.env.OnActivity(notifyActs.UpdateIncident, mock.Anything, mock.Anything).Return(activities.MessageResult{}, nil)
+	f.env.OnActivity(notifyActs.Reply, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.ReplyInput) (activities.MessageResult, error) {
+			replies++
+			return activities.MessageResult{}, nil
+		})
+	f.env.OnActivity(notifyActs.RequestApproval, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ApprovalInput) (activities.MessageResult, error) {
+			if len(in.What) != 0 || in.Step != "approve" {
+				t.Errorf("approval request = %+v", in)
+			}
+			return activities.MessageResult{Ref: slack.Ref{Channel: "C1", TS: "2.2"}}, nil
+		})
+	f.env.OnActivity(notifyActs.ShowDecision, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DecisionInput) (activities.MessageResult, error) {
+			if in.Ref.TS != "2.2" {
+				t.Errorf("decision shown on %+v, want the approval message", in.Ref)
+			}
+			shown = append(shown, in.Decision)
+			return activities.MessageResult{}, nil
+		})
+	f.decide(10*time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
+	a := testAlert()
+	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlert, a) }, 0)
+	start = f.env.Now()
+	f.env.ExecuteWorkflow(IncidentResponse, IncidentInput{Alert: a, Playbook: gatedPlaybook(t, "stop"), Notify: true})
+	var inc incident.Incident
+	if err := f.env.GetWorkflowResult(&inc); err != nil {
+		t.Fatal(err)
+	}
+	if got := inc.Steps[0].StartedAt.Sub(start); got > time.Second {
+		t.Errorf("containment started %s after the alert, with Slack down", got)
+	}
+	if inc.ContainedAt == nil || inc.ContainedAt.Sub(start) > time.Second {
+		t.Errorf("contained at %v", inc.ContainedAt)
+	}
+	if posts != 1 || len(shown) != 1 || shown[0].Approver != "alice" {
+		t.Errorf("posts %d, decisions shown %+v", posts, shown)
+	}
+	// contained, evidence verified, decision, closed.
+	if replies < 4 {
+		t.Errorf("%d thread replies, want at least 4", replies)
+	}
+}
