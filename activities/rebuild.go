@@ -243,4 +243,3 @@ func (h heartbeatWriter) Write(p []byte) (int, error) {
 	activity.RecordHeartbeat(h.ctx, len(p))
 	return h.w.Write(p)
 }
-

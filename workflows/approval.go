@@ -200,5 +200,7 @@ func mentions(who []string) string {
 	return strings.Join(out, ", ")
 }
 
-func isSlackUser(s string) bool  { return len(s) > 1 && (s[0] == 'U' || s[0] == 'W') && strings.ToUpper(s) == s }
+func isSlackUser(s string) bool {
+	return len(s) > 1 && (s[0] == 'U' || s[0] == 'W') && strings.ToUpper(s) == s
+}
 func isSlackGroup(s string) bool { return len(s) > 1 && s[0] == 'S' && strings.ToUpper(s) == s }

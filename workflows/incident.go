@@ -43,8 +43,8 @@ func IncidentResponse(ctx workflow.Context, in IncidentInput) (incident.Incident
 
 // response is one run of IncidentResponse.
 type response struct {
-	in        IncidentInput
-	inc       incident.Incident
+	in  IncidentInput
+	inc incident.Incident
 	// stopped says why the remaining steps are skipped; "" while they run.
 	stopped string
 	// aborted is set when a failing step stopped the playbook.
