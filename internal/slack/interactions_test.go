@@ -2,16 +2,12 @@ package slack_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +15,7 @@ import (
 
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/internal/slack"
+	"github.com/quell-ir/quell/internal/slack/slacktesting"
 )
 
 // fakeDecider is a Decider whose Decide calls decide and records the click.
@@ -92,14 +89,7 @@ func approveValue() string {
 
 // signedHeader signs body as Slack does at ts.
 func signedHeader(secret string, body []byte, ts time.Time) http.Header {
-	sec := strconv.FormatInt(ts.Unix(), 10)
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte("v0:" + sec + ":" + string(body)))
-	return http.Header{
-		"X-Slack-Request-Timestamp": {sec},
-		"X-Slack-Signature":         {"v0=" + hex.EncodeToString(m.Sum(nil))},
-		"Content-Type":              {"application/x-www-form-urlencoded"},
-	}
+	return slacktesting.Sign(secret, body, ts)
 }
 
 // interactionRequest is payload posted as Slack posts it, signed at ts.
