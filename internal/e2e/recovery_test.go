@@ -128,7 +128,7 @@ func TestTrivyReportReplacesEveryUnit(t *testing.T) {
 		t.Fatalf("units = %+v, want both containers", waiting.Units)
 	}
 	s.approve(o.IncidentID, "approve-recovery")
-	inc := s.incident(o.IncidentID, 3*time.Minute, hasStatus(incident.StatusCompleted))
+	inc := s.incident(o.IncidentID, 5*time.Minute, hasStatus(incident.StatusCompleted))
 	for _, st := range inc.Steps {
 		if st.Status != incident.StepSucceeded {
 			t.Errorf("step %s: %s %s", st.ID, st.Status, st.Error)
@@ -177,6 +177,7 @@ func TestTrivyReportReplacesEveryUnit(t *testing.T) {
 			t.Errorf("report lacks %s", want)
 		}
 	}
+	s.recordHistory(o.IncidentID, "trivy-recovered")
 }
 
 func TestFalcoAlertRecoversCompromisedContainer(t *testing.T) {
@@ -198,7 +199,7 @@ func TestFalcoAlertRecoversCompromisedContainer(t *testing.T) {
 	cleanupIncident(t, rt, &o.IncidentID)
 	s.incident(o.IncidentID, time.Minute, contained)
 	s.approve(o.IncidentID, "approve-recovery")
-	inc := s.incident(o.IncidentID, 3*time.Minute, hasStatus(incident.StatusCompleted))
+	inc := s.incident(o.IncidentID, 5*time.Minute, hasStatus(incident.StatusCompleted))
 	var steps []string
 	for _, st := range inc.Steps {
 		steps = append(steps, st.ID+"="+st.Status)

@@ -199,6 +199,7 @@ func TestSlackMessagesAndApprovals(t *testing.T) {
 	if len(inc.Decisions) != 1 || inc.Decisions[0].Approver != "U01ALICE" {
 		t.Errorf("decisions = %+v, want alice's only", inc.Decisions)
 	}
+	s.recordHistory(o.IncidentID, "slack-approved")
 	for _, c := range fake.Calls() {
 		for _, v := range c.Form {
 			if slices.ContainsFunc(v, func(s string) bool { return strings.Contains(s, "DISTINCTIVE") && c.Form.Get("token") != s }) {
