@@ -16,10 +16,9 @@ import (
 // ContainerRuntime is what the Docker activities need of a Docker host. Every
 // method wraps docker.ErrNotFound when the container does not exist.
 type ContainerRuntime interface {
-	// Container resolves a full ID, an ID prefix or a name.
+	// Container resolves a full ID, an ID prefix or a name, with its
+	// network attachments.
 	Container(ctx context.Context, ref string) (docker.Container, error)
-	// Attachments lists the container's network attachments.
-	Attachments(ctx context.Context, id string) ([]docker.Attachment, error)
 	// Disconnect cuts the container off a network; not connected is no error.
 	Disconnect(ctx context.Context, id, network string) error
 	// Connect reattaches the container as recorded; connected is no error.
@@ -77,10 +76,7 @@ func (d *Docker) IsolateContainer(ctx context.Context, in IsolateInput) (Isolate
 	} else {
 		res.Isolation = incident.Isolation{ContainerID: c.ID, WasPaused: c.Paused}
 	}
-	current, err := d.Runtime.Attachments(ctx, c.ID)
-	if err != nil {
-		return IsolateResult{}, classify(err, docker.ErrNotFound)
-	}
+	current := c.Networks
 	res.Isolation.Networks = mergeAttachments(res.Isolation.Networks, current)
 	activity.RecordHeartbeat(ctx, res)
 	for _, a := range current {

@@ -24,6 +24,9 @@ type Container struct {
 	Running bool `json:"running"`
 	// Paused is true while the container is frozen.
 	Paused bool `json:"paused"`
+	// Networks are its network attachments, as Attachments lists them; set
+	// by Container only.
+	Networks []Attachment `json:"networks,omitempty"`
 	// Labels are the container's labels.
 	Labels map[string]string `json:"labels,omitempty"`
 }
@@ -35,7 +38,9 @@ func (c *Client) Container(ctx context.Context, ref string) (Container, error) {
 	if err != nil {
 		return Container{}, fmt.Errorf("inspect container %s: %w", ref, err)
 	}
-	return containerFrom(res.Container), nil
+	c2 := containerFrom(res.Container)
+	c2.Networks = attachmentsFrom(res.Container)
+	return c2, nil
 }
 
 // NetworkMode returns the container's network mode: "bridge", "host",
@@ -67,26 +72,23 @@ func (c *Client) InspectRaw(ctx context.Context, id string) ([]byte, error) {
 // succeeds; pausing one that is not running returns an error wrapping
 // ErrNotRunning.
 func (c *Client) Pause(ctx context.Context, id string) error {
-	state, err := c.state(ctx, id)
-	if err != nil {
-		return fmt.Errorf("pause container %s: %w", id, err)
-	}
-	switch {
-	case state.Paused:
+	// Pause first and ask questions after: containment is on the clock,
+	// and the daemon refuses a container already paused or not running.
+	_, err := c.api.ContainerPause(ctx, id, client.ContainerPauseOptions{})
+	if err == nil {
 		return nil
-	case !state.Running:
-		return fmt.Errorf("pause container %s: %w", id, ErrNotRunning)
 	}
-	if _, err := c.api.ContainerPause(ctx, id, client.ContainerPauseOptions{}); err != nil {
-		if cerrdefs.IsConflict(err) {
-			// Someone else paused it in between, or it stopped.
-			if now, serr := c.state(ctx, id); serr == nil && now.Paused {
+	if cerrdefs.IsConflict(err) {
+		if now, serr := c.state(ctx, id); serr == nil {
+			switch {
+			case now.Paused:
 				return nil
+			case !now.Running:
+				return fmt.Errorf("pause container %s: %w", id, ErrNotRunning)
 			}
 		}
-		return fmt.Errorf("pause container %s: %w", id, classify(err))
 	}
-	return nil
+	return fmt.Errorf("pause container %s: %w", id, classify(err))
 }
 
 // Unpause thaws a paused container. Unpausing a container that is not

@@ -45,14 +45,9 @@ func (c *Client) Attachments(ctx context.Context, id string) ([]Attachment, erro
 // Disconnect cuts the container from the network, forcing it even while the
 // container is paused. A container that is not connected is left alone.
 func (c *Client) Disconnect(ctx context.Context, id, nw string) error {
-	connected, err := c.connected(ctx, id, nw)
-	if err != nil {
-		return fmt.Errorf("disconnect container %s from %s: %w", id, nw, err)
-	}
-	if !connected {
-		return nil
-	}
-	_, err = c.api.NetworkDisconnect(ctx, nw, client.NetworkDisconnectOptions{Container: id, Force: true})
+	// Disconnect first: containment is on the clock. Only a refusal asks
+	// whether the container was connected at all.
+	_, err := c.api.NetworkDisconnect(ctx, nw, client.NetworkDisconnectOptions{Container: id, Force: true})
 	if err != nil {
 		if still, cerr := c.connected(ctx, id, nw); cerr == nil && !still {
 			return nil

@@ -1,0 +1,179 @@
+package rig
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/quell-ir/quell/internal/incident"
+)
+
+// API is a client of quell's HTTP API.
+type API struct {
+	URL  string
+	HTTP *http.Client
+}
+
+// NewAPI returns a client of the API at url keeping up to conns idle
+// connections (0: a few).
+func NewAPI(url string, conns int) *API {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = max(conns, 4)
+	tr.MaxIdleConns = max(conns, 100)
+	return &API{URL: url, HTTP: &http.Client{Transport: tr, Timeout: time.Minute}}
+}
+
+// Opened is quell's answer to an alert that opened or joined an incident.
+type Opened struct {
+	IncidentID   string `json:"incident_id"`
+	Deduplicated bool   `json:"deduplicated"`
+}
+
+// PostAlert posts a Falco alert. It returns the answer's status code, and
+// the incident on 202; any other status is an error naming the answer.
+func (a *API) PostAlert(ctx context.Context, body []byte) (Opened, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL+"/v1/alerts/falco", bytes.NewReader(body))
+	if err != nil {
+		return Opened{}, 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.HTTP.Do(req)
+	if err != nil {
+		return Opened{}, 0, fmt.Errorf("post alert: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Opened{}, resp.StatusCode, fmt.Errorf("post alert: read answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		return Opened{}, resp.StatusCode, fmt.Errorf("post alert: %d %s", resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	var o Opened
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return Opened{}, resp.StatusCode, fmt.Errorf("post alert: answer %q: %w", raw, err)
+	}
+	return o, resp.StatusCode, nil
+}
+
+// Incident returns the incident's state.
+func (a *API) Incident(ctx context.Context, id string) (incident.Incident, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL+"/v1/incidents/"+id, nil)
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	resp, err := a.HTTP.Do(req)
+	if err != nil {
+		return incident.Incident{}, fmt.Errorf("incident %s: %w", id, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return incident.Incident{}, fmt.Errorf("incident %s: %w", id, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return incident.Incident{}, fmt.Errorf("incident %s: %d %.300s", id, resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	var inc incident.Incident
+	if err := json.Unmarshal(raw, &inc); err != nil {
+		return incident.Incident{}, fmt.Errorf("incident %s: %w", id, err)
+	}
+	return inc, nil
+}
+
+// WaitIncident polls the incident every interval until done accepts it,
+// and returns the last state seen with an error when ctx ends first. Failed
+// reads (the worker that answers queries may be down) are retried.
+func (a *API) WaitIncident(ctx context.Context, id string, interval time.Duration, done func(incident.Incident) bool) (incident.Incident, error) {
+	var last incident.Incident
+	var lastErr error
+	for {
+		inc, err := a.Incident(ctx, id)
+		if err == nil {
+			last = inc
+			if done(inc) {
+				return inc, nil
+			}
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("incident %s: status %q, steps %s (last error: %v): %w",
+				id, last.Status, StepStatuses(last), lastErr, context.Cause(ctx))
+		case <-time.After(interval):
+		}
+	}
+}
+
+// StepStatuses is "id=status" for every step, for messages.
+func StepStatuses(inc incident.Incident) string {
+	var b bytes.Buffer
+	for i, s := range inc.Steps {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%s", s.ID, s.Status)
+		if s.Error != "" {
+			fmt.Fprintf(&b, "(%s)", s.Error)
+		}
+	}
+	return b.String()
+}
+
+// Finished reports whether the incident has closed: completed or failed.
+func Finished(inc incident.Incident) bool {
+	return inc.Status == incident.StatusCompleted || inc.Status == incident.StatusFailed
+}
+
+// Resting reports whether the incident has stopped working for now: it has
+// closed, or it waits for a responder's decision.
+func Resting(inc incident.Incident) bool {
+	return Finished(inc) || inc.Status == incident.StatusAwaitingApproval
+}
+
+// Healthy reports whether every step that has run succeeded and the
+// incident did not fail; steps still pending or waiting are fine.
+func Healthy(inc incident.Incident) bool {
+	if inc.Status == incident.StatusFailed {
+		return false
+	}
+	for _, s := range inc.Steps {
+		switch s.Status {
+		case incident.StepSucceeded, incident.StepPending, incident.StepAwaitingApproval:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Alert makes Falco alerts from Falco's documented terminal-shell sample
+// (falcosecurity/falco-website, CC BY 4.0; /work/shared/samples).
+type Alert struct {
+	raw []byte
+}
+
+// sampleID is the container ID in the sample.
+const sampleID = "ee97d9c4186f"
+
+// LoadAlert reads the sample alert at path.
+func LoadAlert(path string) (Alert, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Alert{}, fmt.Errorf("falco sample: %w", err)
+	}
+	if !bytes.Contains(raw, []byte(sampleID)) {
+		return Alert{}, fmt.Errorf("falco sample %s: no container id %s to replace", path, sampleID)
+	}
+	return Alert{raw: raw}, nil
+}
+
+// For returns the alert aimed at the container (a full ID or 12 digits).
+func (a Alert) For(containerID string) []byte {
+	return bytes.ReplaceAll(a.raw, []byte(sampleID), []byte(containerID[:12]))
+}

@@ -1,0 +1,212 @@
+// Package rig is the test rig shared by quell's benchmark and chaos
+// programs: throwaway Docker objects (an image built FROM scratch with a
+// static busybox, internal networks, containers), a recorder of the daemon's
+// events, quell processes and a client for quell's HTTP API.
+//
+// Everything a Lab creates carries the labels quell.test=1, quell.bench=1
+// and quell.bench.run=<run>, and Close removes everything carrying the run
+// label, including the images quell commits as evidence (a commit keeps the
+// container's labels). Nothing else on the daemon is touched.
+package rig
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"github.com/quell-ir/quell/internal/docker"
+)
+
+// Labels every object a Lab creates carries.
+const (
+	LabelTest  = "quell.test"
+	LabelBench = "quell.bench"
+	LabelRun   = "quell.bench.run"
+)
+
+// Lab creates Docker objects for one run and removes them all on Close.
+type Lab struct {
+	// Docker is quell's adapter on the daemon; Docker.API() is the raw client.
+	Docker *docker.Client
+	// Run names this run in names and labels.
+	Run string
+	// Events records the daemon's events for the containers the Lab made.
+	Events *Recorder
+
+	imageOnce sync.Once
+	image     string
+	imageErr  error
+
+	calibrate     sync.Once
+	perDisconnect int
+	calibrateErr  error
+}
+
+// NewLab connects to the daemon at host ("" for DOCKER_HOST or the local
+// socket) and starts recording its events.
+func NewLab(ctx context.Context, host string) (*Lab, error) {
+	d, err := docker.New(host)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Ping(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	run, err := RandomHex(4)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &Lab{Docker: d, Run: run, Events: StartRecorder(ctx, d.API())}, nil
+}
+
+// Labels returns the labels of this run's objects.
+func (l *Lab) Labels() map[string]string {
+	return map[string]string{LabelTest: "1", LabelBench: "1", LabelRun: l.Run}
+}
+
+// runFilter selects this run's objects.
+func (l *Lab) runFilter() client.Filters {
+	return make(client.Filters).Add("label", LabelRun+"="+l.Run)
+}
+
+// Close removes every container, image and network of this run, however it
+// was made, stops the event recorder and closes the client. It works after
+// the run's context was cancelled, and it never cancels a removal: the
+// daemon (20.10) can leak a network's endpoint count when a container
+// removal is cut off halfway, leaving a network it refuses to delete.
+func (l *Lab) Close() error {
+	ctx := context.Background()
+	err := errors.Join(l.removeContainers(ctx), l.removeImages(ctx), l.removeNetworks(ctx))
+	if n, lerr := l.Leftovers(ctx); lerr != nil || n > 0 {
+		err = errors.Join(err, fmt.Errorf("run %s: %d objects left on the daemon (label %s=%s) %v", l.Run, n, LabelRun, l.Run, lerr))
+	}
+	l.Events.Stop()
+	return errors.Join(err, l.Docker.Close())
+}
+
+func (l *Lab) removeContainers(ctx context.Context) error {
+	res, err := l.Docker.API().ContainerList(ctx, client.ContainerListOptions{All: true, Filters: l.runFilter()})
+	if err != nil {
+		return fmt.Errorf("list run %s containers: %w", l.Run, err)
+	}
+	ids := make([]string, 0, len(res.Items))
+	for _, c := range res.Items {
+		ids = append(ids, c.ID)
+	}
+	return l.RemoveContainers(ctx, ids)
+}
+
+// RemoveContainers thaws and removes the containers, with their volumes,
+// four at a time, and waits for every removal to finish: ctx only carries
+// values. Containers already gone are no error.
+func (l *Lab) RemoveContainers(ctx context.Context, ids []string) error {
+	ctx = context.WithoutCancel(ctx)
+	return parallel(ctx, len(ids), 4, func(i int) error {
+		id := ids[i]
+		if err := l.Docker.Unpause(ctx, id); err != nil && !gone(err) {
+			return fmt.Errorf("unpause container %s for removal: %w", id, err)
+		}
+		_, err := l.Docker.API().ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !gone(err) {
+			return fmt.Errorf("remove container %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// removeImages removes evidence commits before the base image they derive from.
+func (l *Lab) removeImages(ctx context.Context) error {
+	res, err := l.Docker.API().ImageList(ctx, client.ImageListOptions{All: true, Filters: l.runFilter()})
+	if err != nil {
+		return fmt.Errorf("list run %s images: %w", l.Run, err)
+	}
+	var errs []error
+	for pass := 0; pass < 2; pass++ {
+		for _, img := range res.Items {
+			isBase := img.ParentID == ""
+			if isBase != (pass == 1) {
+				continue
+			}
+			_, err := l.Docker.API().ImageRemove(ctx, img.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+			if err != nil && !gone(err) {
+				errs = append(errs, fmt.Errorf("remove image %s: %w", img.ID, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (l *Lab) removeNetworks(ctx context.Context) error {
+	res, err := l.Docker.API().NetworkList(ctx, client.NetworkListOptions{Filters: l.runFilter()})
+	if err != nil {
+		return fmt.Errorf("list run %s networks: %w", l.Run, err)
+	}
+	var errs []error
+	for _, n := range res.Items {
+		if _, err := l.Docker.API().NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !gone(err) {
+			errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Leftovers counts the objects still carrying this run's label.
+func (l *Lab) Leftovers(ctx context.Context) (int, error) {
+	cs, err := l.Docker.API().ContainerList(ctx, client.ContainerListOptions{All: true, Filters: l.runFilter()})
+	if err != nil {
+		return 0, err
+	}
+	is, err := l.Docker.API().ImageList(ctx, client.ImageListOptions{All: true, Filters: l.runFilter()})
+	if err != nil {
+		return 0, err
+	}
+	ns, err := l.Docker.API().NetworkList(ctx, client.NetworkListOptions{Filters: l.runFilter()})
+	if err != nil {
+		return 0, err
+	}
+	return len(cs.Items) + len(is.Items) + len(ns.Items), nil
+}
+
+// gone reports whether err says the object no longer exists.
+func gone(err error) bool {
+	return errors.Is(err, docker.ErrNotFound) || cerrdefs.IsNotFound(err)
+}
+
+// RandomHex returns 2n random hex digits.
+func RandomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// parallel runs do(0..n-1) with at most width at a time and returns every
+// error joined. It stops starting new work once ctx ends.
+func parallel(ctx context.Context, n, width int, do func(i int) error) error {
+	sem := make(chan struct{}, width)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		if ctx.Err() != nil {
+			errs[i] = ctx.Err()
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = do(i)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

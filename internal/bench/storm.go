@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quell-ir/quell/internal/bench/rig"
+	"github.com/quell-ir/quell/internal/incident"
+)
+
+// stormPlaybook takes every alert and parks its incident on an approval
+// gate nobody answers: the storm measures intake (parse, match, the
+// signal-with-start Temporal records before quell answers 202), not the
+// worker. The alerts name containers that do not exist.
+const stormPlaybook = `name: bench-storm
+description: Intake storm target. Each incident waits on an approval nobody gives.
+match:
+  source: falco
+  target: docker
+  min_priority: debug
+  rules: ["*"]
+  required_fields: [target.container_id]
+steps:
+  - id: hold
+    kind: approval
+    timeout: 1h
+    with: {approvers: [nobody]}
+`
+
+// storm measures alert intake on a quell dev of its own, with the storm
+// playbook, first with every alert about one unit, then each about another.
+func (b *bench) storm(ctx context.Context) error {
+	b.stopDev() // the storm gets the machine to itself
+	pbDir := filepath.Join(b.dir, "storm-playbooks")
+	if err := os.MkdirAll(pbDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(pbDir, "storm.yaml"), []byte(stormPlaybook), 0o644); err != nil {
+		return err
+	}
+	dev, err := rig.StartDev(ctx, rig.DevOptions{Bin: b.bin, Name: "quell-dev-storm",
+		DataDir: filepath.Join(b.dir, "storm-data"), Playbooks: pbDir, LogDir: b.dir})
+	if err != nil {
+		return err
+	}
+	defer dev.Stop()
+	api := rig.NewAPI(dev.API.URL, b.cfg.StormClients)
+	return b.stormBoth(ctx, api)
+}
+
+func (b *bench) stormBoth(ctx context.Context, api *rig.API) error {
+	unit, err := rig.RandomHex(6)
+	if err != nil {
+		return err
+	}
+	body := b.alert.For(unit)
+	one := hammer(ctx, api, b.cfg.StormClients, b.size.storm, int64(b.size.oneUnitMax), func(int64) []byte { return body })
+	b.logf("one unit: %d accepted, %d refused in %v (%v)", one.accepted, one.refused, one.elapsed, one.firstErr)
+	lost, err := b.lost(ctx, api, one)
+	if err != nil {
+		return err
+	}
+	b.stormResults("one unit", one)
+	b.add(absolute("intake storm, one unit: alerts lost (alerts_count)", "alerts", float64(lost), one.accepted, atMost(0, "0")))
+
+	base, err := rig.RandomHex(2)
+	if err != nil {
+		return err
+	}
+	many := hammer(ctx, api, b.cfg.StormClients, b.size.storm, 0, func(i int64) []byte {
+		return b.alert.For(fmt.Sprintf("%s%08x", base, i))
+	})
+	b.logf("many units: %d accepted, %d refused in %v (%v)", many.accepted, many.refused, many.elapsed, many.firstErr)
+	if distinct := len(many.incidents); distinct != many.accepted {
+		b.problem("intake storm, many units: %d alerts accepted but %d distinct incidents", many.accepted, distinct)
+	}
+	b.stormResults("many units", many)
+	return nil
+}
+
+func (b *bench) stormResults(what string, r stormRun) {
+	rate := float64(r.accepted) / r.elapsed.Seconds()
+	b.add(absolute("intake storm, "+what+": accepted", "alerts/s", rate, r.accepted, atLeast(5000, "≥ 5,000/s")))
+	b.add(info("intake storm, "+what+": answer p99", "ms", r.latencies.percentile(99), len(r.latencies)))
+	if r.refused > 0 {
+		b.problem("intake storm, %s: %d alerts refused (first: %v)", what, r.refused, r.firstErr)
+	}
+}
+
+// lost waits for the one unit's incident to count the accepted alerts and
+// returns how many it never counted.
+func (b *bench) lost(ctx context.Context, api *rig.API, r stormRun) (int, error) {
+	if len(r.incidents) != 1 {
+		return 0, fmt.Errorf("one unit: alerts went to %d incidents, want 1", len(r.incidents))
+	}
+	var id string
+	for id = range r.incidents {
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	inc, err := api.WaitIncident(ctx, id, 500*time.Millisecond, func(i incident.Incident) bool {
+		return i.AlertsCount >= r.accepted
+	})
+	if err != nil {
+		b.logf("one unit: incident counts %d alerts of %d: %v", inc.AlertsCount, r.accepted, err)
+	}
+	return r.accepted - inc.AlertsCount, nil
+}
+
+// stormRun is the outcome of one storm.
+type stormRun struct {
+	accepted, refused int
+	firstErr          error
+	elapsed           time.Duration
+	latencies         durations
+	incidents         map[string]int // alerts per incident
+}
+
+// hammer posts alerts from clients concurrent clients for d, or until max
+// alerts were sent (0: no limit); body(i) is the i-th alert.
+func hammer(ctx context.Context, api *rig.API, clients int, d time.Duration, limit int64, body func(int64) []byte) stormRun {
+	var next atomic.Int64
+	var mu sync.Mutex
+	out := stormRun{incidents: map[string]int{}}
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat durations
+			ids := map[string]int{}
+			var refused int
+			var firstErr error
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				i := next.Add(1)
+				if limit > 0 && i > limit {
+					break
+				}
+				t := time.Now()
+				o, _, err := api.PostAlert(ctx, body(i))
+				if err != nil {
+					refused++
+					firstErr = cmpErr(firstErr, err)
+					continue
+				}
+				lat = append(lat, time.Since(t))
+				ids[o.IncidentID]++
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			out.latencies = append(out.latencies, lat...)
+			out.accepted += len(lat)
+			out.refused += refused
+			out.firstErr = cmpErr(out.firstErr, firstErr)
+			for id, n := range ids {
+				out.incidents[id] += n
+			}
+		}()
+	}
+	wg.Wait()
+	out.elapsed = time.Since(start)
+	return out
+}
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
