@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -207,19 +208,10 @@ func (r *response) resolveApprovers(ctx workflow.Context, step string, list []st
 	out := append([]string(nil), list...)
 	for _, g := range groups {
 		for _, m := range res.Members[g] {
-			if !containsString(out, m) {
+			if !slices.Contains(out, m) {
 				out = append(out, m)
 			}
 		}
 	}
 	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
