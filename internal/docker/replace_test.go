@@ -233,7 +233,11 @@ func stopPausedAndCheck(t *testing.T, c *docker.Client, id, data string) {
 	if _, err := os.Stat(filepath.Join(data, "trap")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the SIGTERM handler ran (stat /data/trap: %v): the container was let run", err)
 	}
-	if after := fileLines(t, filepath.Join(data, "beat")); after != beats {
+	// On cgroup v1 the daemon thaws the container to let the SIGKILL land;
+	// init dies first and the kernel kills the rest a moment later, time in
+	// which a child may write once more (seen under heavy load). More than
+	// that means the container was let run.
+	if after := fileLines(t, filepath.Join(data, "beat")); after > beats+1 {
 		t.Errorf("heartbeats went from %d to %d while stopping: the container was let run", beats, after)
 	}
 }

@@ -30,7 +30,7 @@ import (
 const Label = "quell.test"
 
 // cleanupTimeout bounds each removal at the end of a test.
-const cleanupTimeout = 30 * time.Second
+const cleanupTimeout = 2 * time.Minute
 
 // Client returns a client for the environment's Docker daemon, closed when
 // the test ends. It skips the test when the daemon does not answer, or fails
