@@ -4,32 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/quell-ir/quell/internal/bench/rig"
 )
 
-// perNetwork bounds how many containers of each side of the simultaneous
-// figure share an internal network. Docker 20.10 leaks a network's endpoint
-// count under hundreds of concurrent forced disconnects on that one network
-// (moby/moby#42119), after which the network cannot be removed until the
-// daemon restarts; runs with 30 per network never did.
-const perNetwork = 20
-
 // simultaneous alerts many containers at once and measures the time until
 // the last is contained, against the raw client isolating as many at once.
 // It also samples quell dev's memory until every incident has ended.
 func (b *bench) simultaneous(ctx context.Context) error {
 	n := b.size.simultaneous
-	b.logf("starting %d containers on %d networks", 2*n, (n+perNetwork-1)/perNetwork)
-	raw, alerted, err := b.twins(ctx, n)
-	defer b.remove(append(raw, alerted...))
+	nw, err := b.lab.Network(ctx)
 	if err != nil {
 		return err
 	}
+	b.logf("starting %d containers", 2*n)
+	cs, err := b.lab.Containers(ctx, 2*n, []string{nw})
+	defer b.remove(cs)
+	if err != nil {
+		return err
+	}
+	raw, alerted := cs[:n], cs[n:]
 	api := b.lab.Docker.API()
 	rawTime, err := b.allContained(ctx, raw, func(_ int, c rig.Container) error {
 		return isolateRaw(ctx, api, c.ID)
@@ -64,29 +60,6 @@ func (b *bench) simultaneous(ctx context.Context) error {
 		b.problem("%d of %d simultaneous incidents failed", failed, n)
 	}
 	return nil
-}
-
-// twins starts n containers for the raw client and n for quell, perNetwork
-// of each on each internal network, the networks on subnets of 10.213/16.
-func (b *bench) twins(ctx context.Context, n int) (raw, alerted []rig.Container, err error) {
-	base, err := strconv.ParseUint(b.lab.Run[:2], 16, 8)
-	if err != nil {
-		return nil, nil, err
-	}
-	for g := 0; g*perNetwork < n; g++ {
-		subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, byte((int(base) + g) % 256), 0}), 24)
-		nw, err := b.lab.NetworkIn(ctx, subnet)
-		if err != nil {
-			return raw, alerted, err
-		}
-		size := min(perNetwork, n-g*perNetwork)
-		cs, err := b.lab.Containers(ctx, 2*size, []string{nw})
-		if err != nil {
-			return raw, alerted, err
-		}
-		raw, alerted = append(raw, cs[:size]...), append(alerted, cs[size:]...)
-	}
-	return raw, alerted, nil
 }
 
 // allContained releases act on every container at once and returns the

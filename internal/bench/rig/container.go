@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -28,27 +29,36 @@ func (c Container) Short() string { return c.ID[:12] }
 
 // Network creates an internal bridge network, labelled as the run's
 // objects, and returns its name. Its containers can reach nothing beyond it.
-// Its subnet comes from the daemon's default pools.
+// Its subnet is a /23 of 10.213.0.0/16, not one of the daemon's default
+// address pools, which every user of the daemon shares: Docker 20.10 can
+// leave a network it refuses to delete (see Close), and such a network
+// keeps its subnet until the daemon restarts.
 func (l *Lab) Network(ctx context.Context) (string, error) {
-	return l.NetworkIn(ctx, netip.Prefix{})
-}
-
-// NetworkIn is Network on the given subnet, which keeps the daemon's
-// default address pools (shared with everyone on the host) for others.
-func (l *Lab) NetworkIn(ctx context.Context, subnet netip.Prefix) (string, error) {
 	suffix, err := RandomHex(3)
 	if err != nil {
 		return "", err
 	}
 	name := "quell-bench-" + l.Run + "-" + suffix
-	opts := client.NetworkCreateOptions{Driver: "bridge", Internal: true, Labels: l.Labels()}
-	if subnet.IsValid() {
-		opts.IPAM = &network.IPAM{Config: []network.IPAMConfig{{Subnet: subnet}}}
+	for range 32 {
+		opts := client.NetworkCreateOptions{Driver: "bridge", Internal: true, Labels: l.Labels(),
+			IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: l.nextSubnet()}}}}
+		_, err = l.Docker.API().NetworkCreate(ctx, name, opts)
+		if err == nil {
+			return name, nil
+		}
+		if !strings.Contains(err.Error(), "overlaps") {
+			break
+		}
 	}
-	if _, err = l.Docker.API().NetworkCreate(ctx, name, opts); err != nil {
-		return "", fmt.Errorf("create network %s: %w", name, err)
-	}
-	return name, nil
+	return "", fmt.Errorf("create network %s: %w", name, err)
+}
+
+// nextSubnet returns the next /23 of 10.213.0.0/16, from an offset that
+// differs between runs.
+func (l *Lab) nextSubnet() netip.Prefix {
+	base := int(l.Run[0]) + int(l.Run[1])
+	third := byte((base + 2*int(l.subnets.Add(1))) % 256 &^ 1)
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, third, 0}), 23)
 }
 
 // seq numbers the run's containers.

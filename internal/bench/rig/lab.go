@@ -15,7 +15,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -46,6 +48,8 @@ type Lab struct {
 	calibrate     sync.Once
 	perDisconnect int
 	calibrateErr  error
+
+	subnets atomic.Int64
 }
 
 // NewLab connects to the daemon at host ("" for DOCKER_HOST or the local
@@ -151,7 +155,14 @@ func (l *Lab) removeNetworks(ctx context.Context) error {
 	}
 	var errs []error
 	for _, n := range res.Items {
-		if _, err := l.Docker.API().NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !gone(err) {
+		_, err := l.Docker.API().NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{})
+		switch {
+		case err == nil || gone(err):
+		case strings.Contains(err.Error(), "active endpoints"):
+			errs = append(errs, fmt.Errorf("remove network %s: the daemon reports active endpoints although no container "+
+				"is attached: its endpoint count leaked (Docker 20.10 libnetwork, moby/moby#42119); it can be removed "+
+				"once the daemon has restarted: %w", n.Name, err))
+		default:
 			errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
 		}
 	}
