@@ -24,7 +24,7 @@ FALCO_SAMPLE ?= ../shared/samples/falco-website_docs-outputs-channels_terminal-s
 
 ## bench: measure quell against a real `quell dev` on the local Docker daemon: alert → contained
 ## (vs the raw Docker API and a docker-CLI script responder), simultaneous incidents, intake storms,
-## evidence throughput, footprint. Prints a table, writes bench/results.json. BENCH_QUICK=1: ~2 min.
+## evidence throughput, footprint. Prints a table, writes bench/results.json. BENCH_QUICK=1: ~2 min when quiet.
 bench:
 	$(GO) run ./cmd/quell-bench -out bench/results.json -falco-sample $(FALCO_SAMPLE)
 

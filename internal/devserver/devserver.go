@@ -132,7 +132,7 @@ func (s *Server) WaitReady(ctx context.Context) error {
 func serverConfig(opts Options, ports []int) *config.Config {
 	sqlCfg := &config.SQL{
 		PluginName:        sqliteplugin.PluginName,
-		ConnectAttributes: map[string]string{"mode": "rwc", "_journal_mode": "wal", "_synchronous": "2"},
+		ConnectAttributes: map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "2"},
 		DatabaseName:      opts.DBPath,
 	}
 	if opts.DBPath == "" {

@@ -24,9 +24,6 @@ type Container struct {
 	Networks []string
 }
 
-// Short is the 12-digit ID Falco reports.
-func (c Container) Short() string { return c.ID[:12] }
-
 // Network creates an internal bridge network, labelled as the run's
 // objects, and returns its name. Its containers can reach nothing beyond it.
 // Its subnet is a /23 of 10.213.0.0/16, not one of the daemon's default
