@@ -16,7 +16,7 @@ import (
 // it, validated before the start, so history records exactly what ran.
 type IncidentInput struct {
 	// Alert is the alert that opened the incident. It is also delivered as
-	// the first SignalAlert, which is what counts it.
+	// the first of SignalAlerts, which is what counts it.
 	Alert alert.Alert `json:"alert"`
 	// Playbook is the validated playbook to run.
 	Playbook playbooks.Playbook `json:"playbook"`
@@ -32,7 +32,7 @@ type IncidentInput struct {
 
 // IncidentResponse runs a playbook for one incident: it interprets the
 // steps in order, records a timeline, answers QueryStatus, takes decisions
-// through UpdateDecide and counts every alert that joins through SignalAlert.
+// through UpdateDecide and counts every alert that joins through SignalAlerts.
 func IncidentResponse(ctx workflow.Context, in IncidentInput) (incident.Incident, error) {
 	r := newResponse(ctx, in)
 	if err := r.setup(ctx); err != nil {
@@ -101,12 +101,10 @@ func (r *response) run(ctx workflow.Context) (incident.Incident, error) {
 	r.event(ctx, "incident.opened", "", fmt.Sprintf("rule %q (%s) on container %s; playbook %s",
 		r.in.Alert.Rule, r.in.Alert.Priority, r.inc.Target.ContainerID, r.in.Playbook.Name))
 	r.startNotifier(ctx)
-	alerts := workflow.GetSignalChannel(ctx, SignalAlert)
 	workflow.Go(ctx, func(ctx workflow.Context) {
+		alerts := r.alertSignals(ctx)
 		for {
-			var a alert.Alert
-			alerts.Receive(ctx, &a)
-			r.join(ctx, a)
+			alerts.Select(ctx)
 		}
 	})
 	for i, s := range r.in.Playbook.Steps {
@@ -126,27 +124,40 @@ func (r *response) run(ctx workflow.Context) (incident.Incident, error) {
 			return r.inc, err
 		}
 	}
-	for {
-		var a alert.Alert
-		if !alerts.ReceiveAsync(&a) {
-			break
-		}
-		r.join(ctx, a)
+	for late := r.alertSignals(ctx); late.HasPending(); {
+		late.Select(ctx)
 	}
 	return r.inc, nil
 }
 
+// alertSignals returns a selector that joins the alerts of one signal,
+// batched or, from earlier versions, single, each time it selects.
+func (r *response) alertSignals(ctx workflow.Context) workflow.Selector {
+	s := workflow.NewSelector(ctx)
+	s.AddReceive(workflow.GetSignalChannel(ctx, SignalAlerts), func(c workflow.ReceiveChannel, _ bool) {
+		var refs []incident.AlertRef
+		c.Receive(ctx, &refs)
+		for _, ref := range refs {
+			r.join(ctx, ref)
+		}
+	})
+	s.AddReceive(workflow.GetSignalChannel(ctx, SignalAlert), func(c workflow.ReceiveChannel, _ bool) {
+		var a alert.Alert
+		c.Receive(ctx, &a)
+		r.join(ctx, incident.RefOf(a))
+	})
+	return s
+}
+
 // join counts an alert about the incident's unit.
-func (r *response) join(ctx workflow.Context, a alert.Alert) {
+func (r *response) join(ctx workflow.Context, ref incident.AlertRef) {
 	r.inc.AlertsCount++
 	if len(r.inc.Alerts) >= incident.MaxAlerts {
 		return
 	}
-	r.inc.Alerts = append(r.inc.Alerts, incident.AlertRef{
-		Rule: a.Rule, Priority: a.Priority, Time: a.Time, ReceivedAt: a.ReceivedAt, Digest: a.Digest, Output: a.Output,
-	})
+	r.inc.Alerts = append(r.inc.Alerts, ref)
 	if r.inc.AlertsCount > 1 {
-		r.event(ctx, "alert.joined", "", fmt.Sprintf("alert %d: rule %q (%s)", r.inc.AlertsCount, a.Rule, a.Priority))
+		r.event(ctx, "alert.joined", "", fmt.Sprintf("alert %d: rule %q (%s)", r.inc.AlertsCount, ref.Rule, ref.Priority))
 	}
 }
 

@@ -155,11 +155,21 @@ func (f *fixture) reports() *testsuite.MockCallWrapper {
 	return f.env.OnActivity(reportActs.WriteReport, mock.Anything, mock.Anything).Return(activities.ReportResult{Markdown: "r.md", JSON: "r.json"}, nil)
 }
 
+// alerts signals the alerts to the workflow after d, in one batch as
+// intake does.
+func (f *fixture) alerts(d time.Duration, as ...alert.Alert) {
+	refs := make([]incident.AlertRef, len(as))
+	for i, a := range as {
+		refs[i] = incident.RefOf(a)
+	}
+	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlerts, refs) }, d)
+}
+
 // run starts the workflow with the first alert signalled, as intake does.
 func (f *fixture) run(pb playbooks.Playbook) incident.Incident {
 	f.t.Helper()
 	a := testAlert()
-	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlert, a) }, 0)
+	f.alerts(0, a)
 	f.env.ExecuteWorkflow(IncidentResponse, IncidentInput{Alert: a, Playbook: pb, Approvers: []string{"carol"}})
 	if !f.env.IsWorkflowCompleted() {
 		f.t.Fatal("workflow did not complete")
@@ -418,7 +428,7 @@ func TestDecisionOnStepNotWaiting(t *testing.T) {
 		}
 	})
 	in := IncidentInput{Alert: testAlert(), Playbook: gatedPlaybook(t, "stop"), DedupWindow: 10 * time.Minute}
-	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlert, in.Alert) }, 0)
+	f.alerts(0, in.Alert)
 	f.env.ExecuteWorkflow(IncidentResponse, in)
 	check(t, "second decision refused as", got, ErrTypeNotWaiting)
 }
@@ -430,9 +440,11 @@ func TestAlertsJoinWhileOpen(t *testing.T) {
 	f.verifies()
 	f.reports()
 	a := testAlert()
-	for _, d := range []time.Duration{0, time.Second, 2 * time.Minute, 9 * time.Minute} {
-		f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlert, a) }, d)
-	}
+	f.alerts(0, a, a, a)
+	// As quell before batches sent them: one alert a signal.
+	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlert, a) }, time.Second)
+	f.alerts(2*time.Minute, a)
+	f.alerts(9*time.Minute, a, a) // after the steps, within the dedup window
 	pb := playbook(t, `
 name: contain-only
 match: {source: falco}
@@ -447,8 +459,8 @@ steps:
 	if err := f.env.GetWorkflowResult(&inc); err != nil {
 		t.Fatal(err)
 	}
-	if inc.AlertsCount != 4 {
-		t.Errorf("alerts_count = %d, want 4", inc.AlertsCount)
+	if inc.AlertsCount != 7 || len(inc.Alerts) != 7 {
+		t.Errorf("alerts_count = %d with %d kept, want 7", inc.AlertsCount, len(inc.Alerts))
 	}
 	check(t, "status", inc.Status, incident.StatusCompleted)
 }

@@ -8,7 +8,12 @@ const (
 	TaskQueue = "quell-incidents"
 	// IncidentWorkflow is the registered name of IncidentResponse.
 	IncidentWorkflow = "IncidentResponse"
-	// SignalAlert carries each alert (alert.Alert) that joins an incident.
+	// SignalAlerts carries the alerts that join an incident, as
+	// []incident.AlertRef, in the order quell took them; the alert that
+	// opened the incident is the first and is in the input in full.
+	SignalAlerts = "alerts"
+	// SignalAlert carried one alert (alert.Alert) per signal. Histories of
+	// earlier versions hold it, so incidents still take it.
 	SignalAlert = "alert"
 	// QueryStatus returns the incident's state (incident.Incident).
 	QueryStatus = "status"

@@ -58,7 +58,7 @@ func TestSlackDownNeverDelaysContainment(t *testing.T) {
 		})
 	f.decide(10*time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
 	a := testAlert()
-	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlert, a) }, 0)
+	f.alerts(0, a)
 	start = f.env.Now()
 	f.env.ExecuteWorkflow(IncidentResponse, IncidentInput{Alert: a, Playbook: gatedPlaybook(t, "stop"), Notify: true})
 	var inc incident.Incident

@@ -83,6 +83,11 @@ type AlertRef struct {
 	Output     string         `json:"output,omitempty"`
 }
 
+// RefOf is the short record of a.
+func RefOf(a alert.Alert) AlertRef {
+	return AlertRef{Rule: a.Rule, Priority: a.Priority, Time: a.Time, ReceivedAt: a.ReceivedAt, Digest: a.Digest, Output: a.Output}
+}
+
 // Step is the state of one playbook step.
 type Step struct {
 	ID         string     `json:"id"`

@@ -37,31 +37,60 @@ type Service struct {
 	DedupWindow time.Duration
 	// Notify tells responders in Slack as incidents run.
 	Notify bool
+
+	intake batcher[queued]
 }
 
 var _ api.Incidents = (*Service)(nil)
 
 // Open signals the alert to the open incident of its unit, or starts one
 // (signal-with-start on the unit's workflow ID). Temporal has recorded the
-// alert when it returns.
+// alert when it returns. Alerts about one unit that arrive together are
+// recorded together, in one signal (see batcher).
 func (s *Service) Open(ctx context.Context, a alert.Alert, pb playbooks.Playbook) (api.Opened, error) {
 	wfID := WorkflowID(a)
-	dc := converter.GetDefaultDataConverter()
-	input, err := dc.ToPayloads(workflows.IncidentInput{
-		Alert: a, Playbook: pb, Approvers: s.Approvers, DedupWindow: s.DedupWindow, Notify: s.Notify,
-	})
-	if err != nil {
-		return api.Opened{}, fmt.Errorf("encode incident input: %w", err)
-	}
-	signal, err := dc.ToPayloads(a)
-	if err != nil {
-		return api.Opened{}, fmt.Errorf("encode alert: %w", err)
-	}
-	memo, err := encodeMemo(dc, map[string]any{
-		memoPlaybook: pb.Name, memoTarget: a.Target, memoStatus: incident.StatusRunning,
-	})
+	ref := incident.RefOf(a)
+	opened, err := s.intake.add(ctx, wfID, queued{alert: a, playbook: pb, ref: ref}, refSize(ref), s.signalWithStart)
 	if err != nil {
 		return api.Opened{}, err
+	}
+	return api.Opened{IncidentID: wfID + "." + opened.runID, Deduplicated: !opened.started}, nil
+}
+
+// queued is an alert waiting for its unit's next signal.
+type queued struct {
+	alert    alert.Alert
+	playbook playbooks.Playbook
+	ref      incident.AlertRef
+}
+
+// refSize estimates an alert reference's encoded size.
+func refSize(r incident.AlertRef) int { return 200 + len(r.Rule) + len(r.Output) + len(r.Digest) }
+
+// signalWithStart records a batch of alerts about one unit: the first one
+// opens the incident if none is open.
+func (s *Service) signalWithStart(ctx context.Context, wfID string, batch []queued) (batchOpened, error) {
+	first := batch[0]
+	dc := converter.GetDefaultDataConverter()
+	input, err := dc.ToPayloads(workflows.IncidentInput{
+		Alert: first.alert, Playbook: first.playbook, Approvers: s.Approvers, DedupWindow: s.DedupWindow, Notify: s.Notify,
+	})
+	if err != nil {
+		return batchOpened{}, fmt.Errorf("encode incident input: %w", err)
+	}
+	refs := make([]incident.AlertRef, len(batch))
+	for i, q := range batch {
+		refs[i] = q.ref
+	}
+	signal, err := dc.ToPayloads(refs)
+	if err != nil {
+		return batchOpened{}, fmt.Errorf("encode alerts: %w", err)
+	}
+	memo, err := encodeMemo(dc, map[string]any{
+		memoPlaybook: first.playbook.Name, memoTarget: first.alert.Target, memoStatus: incident.StatusRunning,
+	})
+	if err != nil {
+		return batchOpened{}, err
 	}
 	resp, err := s.Client.WorkflowService().SignalWithStartWorkflowExecution(ctx, &workflowservice.SignalWithStartWorkflowExecutionRequest{
 		Namespace:             s.Namespace,
@@ -69,7 +98,7 @@ func (s *Service) Open(ctx context.Context, a alert.Alert, pb playbooks.Playbook
 		WorkflowType:          &commonpb.WorkflowType{Name: workflows.IncidentWorkflow},
 		TaskQueue:             &taskqueuepb.TaskQueue{Name: workflows.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Input:                 input,
-		SignalName:            workflows.SignalAlert,
+		SignalName:            workflows.SignalAlerts,
 		SignalInput:           signal,
 		Identity:              "quell-api",
 		RequestId:             requestID(),
@@ -77,9 +106,9 @@ func (s *Service) Open(ctx context.Context, a alert.Alert, pb playbooks.Playbook
 		Memo:                  memo,
 	})
 	if err != nil {
-		return api.Opened{}, fmt.Errorf("signal-with-start %s: %w", wfID, err)
+		return batchOpened{}, fmt.Errorf("signal-with-start %s: %w", wfID, err)
 	}
-	return api.Opened{IncidentID: wfID + "." + resp.GetRunId(), Deduplicated: !resp.GetStarted()}, nil
+	return batchOpened{runID: resp.GetRunId(), started: resp.GetStarted()}, nil
 }
 
 // WorkflowID is the ID of the incident workflow for the alert's unit, so
