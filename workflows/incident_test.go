@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -223,9 +225,19 @@ func TestIncidentSucceeds(t *testing.T) {
 	f.verifies().Once()
 	f.recovers()
 	f.reports().Once()
+	queues := map[string]string{}
+	f.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		queues[info.ActivityType.Name] = info.TaskQueue
+	})
 	f.decide(time.Minute, DecisionRequest{Step: "approve-recovery", Decision: incident.Approve, Approver: "carol"}, nil)
 	inc := f.run(library(t))
 
+	for act, want := range map[string]string{
+		"IsolateContainer": ContainQueue, "SnapshotContainer": HeavyQueue, "VerifyEvidence": HeavyQueue,
+		"RebuildImage": HeavyQueue, "DiscoverContainers": TaskQueue, "ReplaceContainer": TaskQueue, "WriteReport": TaskQueue,
+	} {
+		check(t, act+" queue", queues[act], want)
+	}
 	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded verify=succeeded find-siblings=succeeded "+
 		"approve-recovery=succeeded rebuild=succeeded replace=succeeded remove-quarantined=succeeded delete-image=succeeded report=succeeded")
 	if len(inc.Units) != 2 || !inc.Units[0].Compromised || inc.Units[1].Compromised {

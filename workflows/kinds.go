@@ -122,10 +122,11 @@ func recoveryKinds() []playbooks.Kind {
 	retry := playbooks.Retry{MaxAttempts: 5, InitialInterval: playbooks.Duration(time.Second), BackoffCoefficient: 2}
 	return []playbooks.Kind{
 		{
-			Name:           KindDiscover,
-			Description:    "Find every container, running or stopped, that uses the incident's image; each becomes a unit of the incident.",
-			Needs:          []string{"GET /containers/json?all=1"},
-			DefaultTimeout: time.Minute, DefaultRetry: retry,
+			Name:        KindDiscover,
+			Description: "Find every container, running or stopped, that uses the incident's image; each becomes a unit of the incident.",
+			Needs:       []string{"GET /containers/json?all=1"},
+			// A daemon busy with many incidents' exports can take minutes to list.
+			DefaultTimeout: 5 * time.Minute, DefaultRetry: retry,
 		},
 		{
 			Name: KindRebuild,

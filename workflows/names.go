@@ -4,8 +4,15 @@ package workflows
 
 // Names shared by the workflows, the worker and the API.
 const (
-	// TaskQueue is where incident workflows and their activities run.
+	// TaskQueue is where incident workflows and most activities run.
 	TaskQueue = "quell-incidents"
+	// ContainQueue runs containment alone, so that no backlog of slower
+	// work on the worker ever delays an isolation.
+	ContainQueue = "quell-contain"
+	// HeavyQueue runs what loads the Docker daemon and the disk for long
+	// (filesystem exports, hashing, image builds); each worker bounds how
+	// many run at once.
+	HeavyQueue = "quell-heavy"
 	// IncidentWorkflow is the registered name of IncidentResponse.
 	IncidentWorkflow = "IncidentResponse"
 	// SignalAlerts carries the alerts that join an incident, as
@@ -20,6 +27,17 @@ const (
 	// UpdateDecide takes a decision (DecisionRequest) on an approval step.
 	UpdateDecide = "decide"
 )
+
+// QueueOf returns the task queue of a step kind's activities.
+func QueueOf(kind string) string {
+	switch kind {
+	case KindIsolate:
+		return ContainQueue
+	case KindSnapshot, KindVerify, KindRebuild:
+		return HeavyQueue
+	}
+	return TaskQueue
+}
 
 // Error types of refused decisions, as ApplicationError.Type.
 const (

@@ -106,6 +106,7 @@ func options(ctx workflow.Context, s playbooks.Step, heartbeat bool) workflow.Co
 // must differ between the units a step acts on at once.
 func unitOptions(ctx workflow.Context, s playbooks.Step, heartbeat bool, unit string) workflow.Context {
 	ao := workflow.ActivityOptions{
+		TaskQueue:           QueueOf(s.Kind),
 		StartToCloseTimeout: time.Duration(s.Timeout),
 		ActivityID:          s.ID,
 	}

@@ -123,29 +123,72 @@ func identity() string {
 	return fmt.Sprintf("quell@%s/%d", host, os.Getpid())
 }
 
+// Worker runs incident workflows and their activities: one Temporal
+// worker for each task queue (see workflows.QueueOf), so containment never
+// waits behind heavy work and heavy work is bounded.
+type Worker struct {
+	workers []worker.Worker
+}
+
+// Start starts every queue's worker.
+func (w *Worker) Start() error {
+	for i, qw := range w.workers {
+		if err := qw.Start(); err != nil {
+			for _, started := range w.workers[:i] {
+				started.Stop()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops them.
+func (w *Worker) Stop() {
+	for _, qw := range w.workers {
+		qw.Stop()
+	}
+}
+
 // NewWorker builds the worker that runs incident workflows and their
 // activities against the Docker daemon in cfg; Close the runtime after the
 // worker stops.
-func NewWorker(c client.Client, cfg config.Config, rt *docker.Client) worker.Worker {
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.IncidentResponse, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
+func NewWorker(c client.Client, cfg config.Config, rt *docker.Client) *Worker {
+	main := worker.New(c, workflows.TaskQueue, worker.Options{MaxConcurrentWorkflowTaskPollers: 4})
+	main.RegisterWorkflowWithOptions(workflows.IncidentResponse, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
+	contain := worker.New(c, workflows.ContainQueue, worker.Options{
+		DisableWorkflowWorker: true, MaxConcurrentActivityTaskPollers: 4,
+	})
+	heavy := worker.New(c, workflows.HeavyQueue, worker.Options{
+		DisableWorkflowWorker: true, MaxConcurrentActivityExecutionSize: cfg.Worker.HeavyActivities,
+	})
+	all := []worker.Worker{main, contain, heavy}
+	// Every queue's worker can run every activity: the queue decides only
+	// what waits for what.
 	host, _ := os.Hostname()
 	store := evidence.NewStore(filepath.Join(cfg.DataDir, "evidence"))
 	actor := evidence.Actor{Who: "quell-worker", Host: host, Version: VersionString()}
-	w.RegisterActivity(&activities.Docker{Runtime: rt})
-	w.RegisterActivity(&activities.Evidence{Runtime: rt, Store: store, Actor: actor})
-	w.RegisterActivity(&activities.Reports{Dir: filepath.Join(cfg.DataDir, "reports")})
-	w.RegisterActivity(&activities.Recovery{
-		Runtime:   rt,
-		Store:     store,
-		Actor:     actor,
-		Sources:   trustedSources(cfg.Images),
-		StopGrace: 10 * time.Second,
-	})
-	if slackConfig(cfg).Enabled() {
-		w.RegisterActivity(&activities.Notify{Chat: notifier(cfg)})
+	acts := []any{
+		&activities.Docker{Runtime: rt},
+		&activities.Evidence{Runtime: rt, Store: store, Actor: actor},
+		&activities.Reports{Dir: filepath.Join(cfg.DataDir, "reports")},
+		&activities.Recovery{
+			Runtime:   rt,
+			Store:     store,
+			Actor:     actor,
+			Sources:   trustedSources(cfg.Images),
+			StopGrace: 10 * time.Second,
+		},
 	}
-	return w
+	if slackConfig(cfg).Enabled() {
+		acts = append(acts, &activities.Notify{Chat: notifier(cfg)})
+	}
+	for _, w := range all {
+		for _, a := range acts {
+			w.RegisterActivity(a)
+		}
+	}
+	return &Worker{workers: all}
 }
 
 // trustedSources turns the config's image sources into the activities'.

@@ -34,6 +34,8 @@ type Config struct {
 	Playbooks string `yaml:"playbooks"`
 	// Incidents configures incident handling.
 	Incidents Incidents `yaml:"incidents"`
+	// Worker bounds a worker's concurrent work.
+	Worker Worker `yaml:"worker"`
 	// Images maps image repositories to the trusted sources of their clean
 	// builds. An image's own labels are never trusted as its source.
 	Images []ImageSource `yaml:"images"`
@@ -84,6 +86,14 @@ type Incidents struct {
 	DedupWindow time.Duration `yaml:"dedup_window"`
 }
 
+// Worker configures what a worker runs at once.
+type Worker struct {
+	// HeavyActivities bounds the snapshots, verifications and image builds
+	// a worker runs at once: they load the Docker daemon and the disk, and
+	// containment must not wait behind them.
+	HeavyActivities int `yaml:"heavy_activities"`
+}
+
 // Temporal locates a Temporal cluster.
 type Temporal struct {
 	Address   string `yaml:"address"`
@@ -129,6 +139,7 @@ func Default() Config {
 		DataDir:   ".quell",
 		Temporal:  Temporal{Address: "127.0.0.1:7233", Namespace: "default"},
 		Incidents: Incidents{DedupWindow: 10 * time.Minute},
+		Worker:    Worker{HeavyActivities: 4},
 	}
 }
 
@@ -206,6 +217,9 @@ func (c Config) Validate() error {
 	}
 	if c.Incidents.DedupWindow < 0 {
 		errs = append(errs, errors.New("incidents.dedup_window: negative"))
+	}
+	if c.Worker.HeavyActivities < 1 {
+		errs = append(errs, errors.New("worker.heavy_activities: at least 1"))
 	}
 	errs = append(errs, c.validateImages()...)
 	if sl := c.Slack; sl.BotToken != "" && sl.Channel == "" {
