@@ -11,7 +11,9 @@ import (
 // TestReplayRecordedHistories replays histories recorded from real runs on
 // the embedded Temporal server (internal/e2e, QUELL_RECORD_HISTORIES=1). A
 // change to IncidentResponse that would break running incidents fails here;
-// record new histories only for a deliberate, versioned change.
+// record new histories only for a deliberate, versioned change, keeping
+// the old ones: v1-* were recorded when each alert came in a signal of its
+// own and every activity ran on one task queue.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil || len(files) == 0 {
