@@ -147,19 +147,20 @@ func (s *rssSampler) stop() int64 {
 // samples is how many readings were taken; call after stop.
 func (s *rssSampler) samples() int { return s.n }
 
-// lastStages reports when the last contain activity was scheduled and
-// picked up, from the incidents' histories: whether the time to contain
+// lastStages reports when the last incident workflow started and the last
+// contain activity was scheduled and picked up, from the incidents' histories: whether the time to contain
 // them all goes to Temporal and the worker, or to the daemon.
 func (b *bench) lastStages(ctx context.Context, n int, ids []string, start time.Time) {
-	var scheduled, picked time.Time
+	var started, scheduled, picked time.Time
 	for _, id := range ids {
 		t, err := activityTimes(ctx, b.temporal, id, "contain")
 		if err != nil {
 			b.logf("history: %v", err)
 			return
 		}
-		scheduled, picked = latest(scheduled, t.scheduled), latest(picked, t.picked)
+		started, scheduled, picked = latest(started, t.started), latest(scheduled, t.scheduled), latest(picked, t.picked)
 	}
+	b.add(info(fmt.Sprintf("  %d simultaneous: last incident workflow started", n), "ms", ms(started.Sub(start)), n))
 	b.add(info(fmt.Sprintf("  %d simultaneous: last contain activity scheduled", n), "ms", ms(scheduled.Sub(start)), n))
 	b.add(info(fmt.Sprintf("  %d simultaneous: last contain activity picked up", n), "ms", ms(picked.Sub(start)), n))
 }

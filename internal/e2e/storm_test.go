@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/workflows"
+)
+
+// holdPlaybook takes every Falco alert into an incident that waits for an
+// approval: a storm's alerts all join one incident that does nothing else.
+const holdPlaybook = `name: hold
+match: {source: falco, target: docker, min_priority: debug, rules: ["*"], required_fields: [target.container_id]}
+steps:
+  - {id: hold, kind: approval, timeout: 1h, with: {approvers: [nobody]}}
+`
+
+// TestAlertStormOnOneUnitIsRecordedInBatches sends many alerts about one
+// unit at once: every one is answered 202 into the same incident, exactly
+// one opened it, the incident counts them all, and Temporal recorded them
+// in fewer signals than alerts.
+func TestAlertStormOnOneUnitIsRecordedInBatches(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hold.yaml"), []byte(holdPlaybook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startStack(t, dir, nil)
+	body := falcoAlert(t, "5a1b2c3d4e5f60718293a4b5c6d7e8f9")
+	const alerts, clients = 600, 40
+	answers := make(chan opened, alerts)
+	errs := make(chan error, alerts)
+	var wg sync.WaitGroup
+	next := make(chan struct{}, alerts)
+	for range alerts {
+		next <- struct{}{}
+	}
+	close(next)
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				resp, err := http.Post(s.url+"/v1/alerts/falco", "application/json", bytes.NewReader(body))
+				if err != nil {
+					errs <- err
+					continue
+				}
+				var o opened
+				err = json.NewDecoder(resp.Body).Decode(&o)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted || err != nil {
+					errs <- fmt.Errorf("answer %d %v", resp.StatusCode, err)
+					continue
+				}
+				answers <- o
+			}
+		}()
+	}
+	wg.Wait()
+	close(answers)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	ids, opening := map[string]int{}, 0
+	for o := range answers {
+		ids[o.IncidentID]++
+		if !o.Deduplicated {
+			opening++
+		}
+	}
+	if len(ids) != 1 || opening != 1 {
+		t.Fatalf("alerts went to incidents %v, %d of them opening one; want one incident opened once", ids, opening)
+	}
+	var id string
+	for id = range ids {
+	}
+	inc := s.incident(id, 30*time.Second, func(i incident.Incident) bool { return i.AlertsCount >= alerts })
+	if inc.AlertsCount != alerts || len(inc.Alerts) != incident.MaxAlerts {
+		t.Errorf("incident counts %d alerts and keeps %d, want %d and %d", inc.AlertsCount, len(inc.Alerts), alerts, incident.MaxAlerts)
+	}
+
+	wfID, runID, _ := strings.Cut(id, ".")
+	iter := s.client.GetWorkflowHistory(t.Context(), wfID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	signals, carried := 0, 0
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := e.GetWorkflowExecutionSignaledEventAttributes()
+		if a == nil || a.GetSignalName() != workflows.SignalAlerts {
+			continue
+		}
+		signals++
+		var refs []incident.AlertRef
+		if err := json.Unmarshal(a.GetInput().GetPayloads()[0].GetData(), &refs); err != nil {
+			t.Fatal(err)
+		}
+		carried += len(refs)
+	}
+	if carried != alerts || signals >= alerts {
+		t.Errorf("%d signals carried %d alerts, want %d alerts in fewer signals", signals, carried, alerts)
+	}
+	t.Logf("%d alerts from %d clients in %d signals", alerts, clients, signals)
+}
