@@ -2,7 +2,6 @@ package evidence
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -11,8 +10,8 @@ import (
 	"path/filepath"
 )
 
-// copyChunk is how much Folder.Write reads at a time; progressEvery is how
-// often, in bytes written, it reports progress.
+// copyChunk is how much verification reads at a time; progressEvery is how
+// often, in bytes written, Folder.Write reports progress.
 const (
 	copyChunk     = 1 << 20
 	progressEvery = 1 << 20
@@ -105,52 +104,23 @@ func (f *Folder) Create(name string) (*Writer, error) {
 		return nil, fmt.Errorf("artifact %q: %w", name, err)
 	}
 	inc.inflight[name] = true
-	return &Writer{folder: f, name: name, file: file, tmp: tmp, final: final, hash: sha256.New()}, nil
+	return newWriter(f, name, file, tmp, final), nil
 }
 
 // Write collects the artifact called name from r: it creates it, copies r
-// in chunks while ctx is live, calling progress (if not nil) with the bytes
-// written so far about every MiB and at the end, and commits. On any error
-// nothing is left behind. A Read blocked in r is not interrupted by ctx.
+// in 1 MiB chunks as Writer.ReadFrom does while ctx is live, calling
+// progress (if not nil) with the bytes written so far about every MiB and
+// at the end, and commits. On any error nothing is left behind. A Read
+// blocked in r is not interrupted by ctx.
 func (f *Folder) Write(ctx context.Context, name string, r io.Reader, progress func(written int64)) (Artifact, error) {
 	w, err := f.Create(name)
 	if err != nil {
 		return Artifact{}, err
 	}
-	if err := copyContext(ctx, w, r, progress); err != nil {
+	if err := w.readFrom(ctx, r, progress); err != nil {
 		return Artifact{}, errors.Join(fmt.Errorf("artifact %q: %w", name, err), w.Abort())
 	}
 	return w.Commit()
-}
-
-func copyContext(ctx context.Context, w *Writer, r io.Reader, progress func(int64)) error {
-	buf := make([]byte, copyChunk)
-	var reported int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, rerr := r.Read(buf)
-		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
-				return err
-			}
-		}
-		if progress != nil && w.size-reported >= progressEvery {
-			reported = w.size
-			progress(reported)
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return fmt.Errorf("read: %w", rerr)
-		}
-	}
-	if progress != nil && reported != w.size {
-		progress(w.size)
-	}
-	return nil
 }
 
 // discardStale removes the file at name if it is not a completed artifact,

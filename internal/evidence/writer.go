@@ -1,45 +1,126 @@
 package evidence
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
+	"io"
 	"os"
 	"path/filepath"
 )
 
 // Writer writes one artifact to a temporary file beside its final name,
 // hashing it with SHA-256 and counting its bytes as they pass, so the stream
-// is never read twice. Finish with Commit or Abort; a Writer is not safe for
-// concurrent use.
+// is never read twice. Hashing runs on a goroutine of its own, overlapping
+// the disk writes, and the file is fsynced in the background as it grows.
+// Finish with Commit or Abort; a Writer is not safe for concurrent use.
 type Writer struct {
 	folder     *Folder
 	name       string
 	file       *os.File
 	tmp, final string
-	hash       hash.Hash
+	hash       *hashPipe
+	flush      flusher
 	size       int64
-	err        error // first write error; Commit refuses after one
+	err        error // first write or background fsync error; Commit refuses after one
 	closed     bool
+}
+
+func newWriter(f *Folder, name string, file *os.File, tmp, final string) *Writer {
+	return &Writer{folder: f, name: name, file: file, tmp: tmp, final: final,
+		hash: newHashPipe(), flush: flusher{sync: file.Sync}}
 }
 
 // Write writes p to the artifact, hashing what reached the file.
 func (w *Writer) Write(p []byte) (int, error) {
-	if w.closed {
-		return 0, fmt.Errorf("artifact %q: writer closed", w.name)
-	}
-	if w.err != nil {
-		return 0, fmt.Errorf("artifact %q: %w", w.name, w.err)
+	if err := w.usable(); err != nil {
+		return 0, err
 	}
 	n, err := w.file.Write(p)
-	w.hash.Write(p[:n])
-	w.size += int64(n)
-	if err != nil {
-		w.err = err
-		return n, fmt.Errorf("artifact %q: %w", w.name, err)
+	w.hash.write(p[:n])
+	return n, w.wrote(n, err)
+}
+
+// ReadFrom writes everything r yields to the artifact, reading straight
+// into the hash pipe's buffers and writing each to the file once full; it
+// is what io.Copy uses. An error from r is returned wrapped as "read: ...".
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	start := w.size
+	err := w.readFrom(context.Background(), r, nil)
+	return w.size - start, err
+}
+
+// readFrom is ReadFrom that stops when ctx is done, checked between
+// buffers, and calls progress (if not nil) with the bytes written so far
+// about every MiB and at the end.
+func (w *Writer) readFrom(ctx context.Context, r io.Reader, progress func(written int64)) error {
+	reported := w.size
+	for {
+		if err := w.usable(); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		buf := w.hash.space()
+		n, rerr := fill(r, buf)
+		k, err := w.file.Write(buf[:n])
+		w.hash.add(k)
+		if err := w.wrote(k, err); err != nil {
+			return err
+		}
+		if progress != nil && w.size-reported >= progressEvery {
+			reported = w.size
+			progress(reported)
+		}
+		if rerr == io.EOF {
+			if progress != nil && w.size != reported {
+				progress(w.size)
+			}
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("read: %w", rerr)
+		}
+	}
+}
+
+// fill reads from r into buf until buf is full or r returns an error.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
 	}
 	return n, nil
+}
+
+func (w *Writer) usable() error {
+	if w.closed {
+		return fmt.Errorf("artifact %q: writer closed", w.name)
+	}
+	if w.err != nil {
+		return fmt.Errorf("artifact %q: %w", w.name, w.err)
+	}
+	return nil
+}
+
+// wrote counts n bytes written to the file with the error the write
+// returned, and starts a background fsync when due.
+func (w *Writer) wrote(n int, err error) error {
+	w.size += int64(n)
+	if ferr := w.flush.wrote(n); err == nil && ferr != nil {
+		err = fmt.Errorf("background fsync: %w", ferr)
+	}
+	if err != nil {
+		w.err = err
+		return fmt.Errorf("artifact %q: %w", w.name, err)
+	}
+	return nil
 }
 
 // Size returns the number of bytes written so far.
@@ -57,6 +138,8 @@ func (w *Writer) Commit() (Artifact, error) {
 		return Artifact{}, fmt.Errorf("artifact %q: writer closed", w.name)
 	}
 	w.closed = true
+	sum := hex.EncodeToString(w.hash.sum())
+	w.settle()
 	inc := w.folder.inc
 	inc.mu.Lock()
 	defer inc.mu.Unlock()
@@ -68,7 +151,7 @@ func (w *Writer) Commit() (Artifact, error) {
 		Name:        w.name,
 		Path:        w.name,
 		Size:        w.size,
-		SHA256:      hex.EncodeToString(w.hash.Sum(nil)),
+		SHA256:      sum,
 		CollectedAt: w.folder.store.clock(),
 	}
 	if err := appendLine(filepath.Join(inc.dir, journalName), a); err != nil {
@@ -81,6 +164,14 @@ func (w *Writer) Commit() (Artifact, error) {
 		return a, fmt.Errorf("artifact %q committed without custody entry: %w", w.name, err)
 	}
 	return a, nil
+}
+
+// settle waits for the background fsync, so the file can be closed, and
+// keeps its error.
+func (w *Writer) settle() {
+	if err := w.flush.wait(); err != nil && w.err == nil {
+		w.err = fmt.Errorf("background fsync: %w", err)
+	}
 }
 
 // publish makes the temporary file durable and read-only and renames it
@@ -155,6 +246,8 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.closed = true
+	w.hash.stop()
+	w.settle()
 	inc := w.folder.inc
 	inc.mu.Lock()
 	defer inc.mu.Unlock()
