@@ -154,10 +154,16 @@ func (w *Worker) Stop() {
 // activities against the Docker daemon in cfg; Close the runtime after the
 // worker stops.
 func NewWorker(c client.Client, cfg config.Config, rt *docker.Client) *Worker {
-	main := worker.New(c, workflows.TaskQueue, worker.Options{MaxConcurrentWorkflowTaskPollers: 4})
+	// Pollers scale with the backlog: a burst of incidents finds enough of
+	// them waiting that its first workflow tasks and isolations are matched
+	// at once instead of queued.
+	burst := worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
+		InitialNumberOfPollers: 4, MaximumNumberOfPollers: 32,
+	})
+	main := worker.New(c, workflows.TaskQueue, worker.Options{WorkflowTaskPollerBehavior: burst})
 	main.RegisterWorkflowWithOptions(workflows.IncidentResponse, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
 	contain := worker.New(c, workflows.ContainQueue, worker.Options{
-		DisableWorkflowWorker: true, MaxConcurrentActivityTaskPollers: 4,
+		DisableWorkflowWorker: true, ActivityTaskPollerBehavior: burst,
 	})
 	heavy := worker.New(c, workflows.HeavyQueue, worker.Options{
 		DisableWorkflowWorker: true, MaxConcurrentActivityExecutionSize: cfg.Worker.HeavyActivities,
