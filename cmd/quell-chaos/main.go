@@ -1,12 +1,14 @@
 // Command quell-chaos runs quell's durability trials against the local
-// Docker daemon: workers killed at each step boundary and mid-export, a
-// whole quell dev killed and restarted, the daemon unreachable
-// mid-snapshot. It prints one line per trial, `PASS <name>` or
-// `FAIL <name>: <reason>`, then `N passed, M failed`, and exits non-zero
-// when a trial failed.
+// Docker daemon: workers killed at each step boundary of the
+// compromised-container playbook, mid-export, mid-rebuild and
+// mid-replacement, a whole quell dev killed and restarted, the daemon
+// unreachable mid-snapshot, Slack down during an incident. It prints one
+// line per trial, `PASS <name>` or `FAIL <name>: <reason>`, then
+// `N passed, M failed`, and exits non-zero when a trial failed.
 //
 //	go run ./cmd/quell-chaos                # make chaos
 //	CHAOS_QUICK=1 go run ./cmd/quell-chaos  # less data, a 5 s outage
+//	go run ./cmd/quell-chaos -run recovery  # the trials whose names contain "recovery"
 //
 // Everything it creates on the daemon is labelled quell.test=1 and
 // quell.bench=1 and removed when it ends, also on error or Ctrl-C.
@@ -45,6 +47,7 @@ func run(ctx context.Context) (int, error) {
 	flag.StringVar(&cfg.Quell, "quell", "", "quell binary to try (default: build one from -repo)")
 	flag.StringVar(&cfg.Sample, "falco-sample", "../shared/samples/falco-website_docs-outputs-channels_terminal-shell.json",
 		"Falco sample alert the alerts are made from")
+	flag.BoolVar(&cfg.Keep, "keep", false, "keep the run's directory: process logs, evidence, reports")
 	only := flag.String("run", "", "comma-separated parts of the names of the trials to run (default: all)")
 	flag.Parse()
 	if *only != "" {

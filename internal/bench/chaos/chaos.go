@@ -6,7 +6,13 @@
 // The pieces run apart so that each can be broken alone: an embedded
 // Temporal server in this process, `quell serve --insecure` and `quell
 // worker` as child processes, the worker reaching Docker through a socket
-// proxy the trials can cut. One trial kills a whole `quell dev` instead.
+// proxy the trials can cut, and a fake Slack the trials can take down. One
+// trial kills a whole `quell dev` instead.
+//
+// Most trials run the contain, preserve, verify and report steps of the
+// built-in compromised-container playbook on a busybox container; the
+// recovery trials run the whole playbook, through its approval, rebuild,
+// replacement and image deletion, on an image of their own (recovery.go).
 // cmd/quell-chaos is the command line.
 package chaos
 
@@ -40,6 +46,9 @@ type Config struct {
 	Sample string
 	// Only runs the trials whose names contain one of these; empty: all.
 	Only []string
+	// Keep keeps the run's directory (the processes' logs, evidence and
+	// reports) instead of removing it, and logs where it is.
+	Keep bool
 	// Out receives one line per trial and the closing count.
 	Out io.Writer
 	// Log receives progress lines.
@@ -47,10 +56,9 @@ type Config struct {
 }
 
 // playbook is the built-in compromised-container playbook's containment and
-// evidence steps, with their settings, and its report step: the steps the
-// trials break. The library's version goes on, after an approval, to
-// rebuild and replace containers, which this rig's busybox containers
-// cannot take part in.
+// evidence steps, with their settings, and its report step: the steps most
+// trials break. The recovery trials run the library's version whole, on
+// images of their own (recovery.go).
 const playbook = `name: compromised-container-evidence
 description: Contain, preserve and verify, then report, as compromised-container does before its approval.
 match:
@@ -90,13 +98,22 @@ type run struct {
 	serve   *rig.Quell
 	worker  *rig.Proc
 	proxy   *Proxy
+	lag     *Lag // between the worker and Temporal
+	slack   *fakeSlack
 	dataDir string // the worker's data dir
-	// playbooks holds playbook.
+	// playbooks holds playbook and the recovery playbook.
 	playbooks string
+	// config is the configuration file of serve and worker: the approver
+	// and the recovery images' trusted source.
+	config string
+	// recovery describes the recovery trials' images.
+	recovery recoverySetup
 	// perDisconnect is how many events the daemon logs per disconnect.
 	perDisconnect int
 	// history reads incident workflows' histories from tempo.
 	history client.Client
+	// toContain are the alert-to-pause times of the trials so far.
+	toContain []time.Duration
 }
 
 // Run runs every trial, writes a line for each and the closing count to
@@ -113,7 +130,11 @@ func Run(ctx context.Context, cfg Config) (failed int, err error) {
 	if r.dir, err = os.MkdirTemp("", "quell-chaos-"); err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(r.dir)
+	if cfg.Keep {
+		defer r.logf("kept %s", r.dir)
+	} else {
+		defer os.RemoveAll(r.dir)
+	}
 	if r.lab, err = rig.NewLab(ctx, ""); err != nil {
 		return 0, err
 	}
@@ -184,11 +205,17 @@ func (r *run) setup(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(r.playbooks, "evidence.yaml"), []byte(playbook), 0o644); err != nil {
 		return err
 	}
+	if err := r.setupRecovery(); err != nil {
+		return err
+	}
+	if r.slack, err = startSlack(); err != nil {
+		return err
+	}
 	return r.startStack(ctx)
 }
 
 // startStack starts Temporal in this process, quell serve, the Docker
-// proxy and quell worker behind it.
+// proxy and quell worker behind it, reaching Temporal through a Lag.
 func (r *run) startStack(ctx context.Context) error {
 	var err error
 	r.tempo, err = devserver.Start(devserver.Options{DBPath: filepath.Join(r.dir, "temporal.db")})
@@ -207,10 +234,16 @@ func (r *run) startStack(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("temporal client: %w", err)
 	}
-	if r.serve, err = rig.StartServe(ctx, r.bin, r.tempo.HostPort(), r.playbooks, r.dir); err != nil {
+	r.serve, err = rig.StartServe(ctx, rig.ClusterOptions{
+		Bin: r.bin, Temporal: r.tempo.HostPort(), Config: r.config, Playbooks: r.playbooks, LogDir: r.dir, Env: r.slack.Env(),
+	})
+	if err != nil {
 		return err
 	}
 	if r.proxy, err = StartProxy(filepath.Join(r.dir, "docker.sock"), dockerSocket()); err != nil {
+		return err
+	}
+	if r.lag, err = StartLag(r.tempo.HostPort()); err != nil {
 		return err
 	}
 	r.dataDir = filepath.Join(r.dir, "worker-data")
@@ -219,7 +252,10 @@ func (r *run) startStack(ctx context.Context) error {
 
 // startWorker starts quell worker with Docker through the proxy.
 func (r *run) startWorker(ctx context.Context) error {
-	w, err := rig.StartWorker(ctx, r.bin, r.tempo.HostPort(), r.dataDir, r.dir, []string{"DOCKER_HOST=unix://" + r.proxy.Path})
+	w, err := rig.StartWorker(ctx, rig.ClusterOptions{
+		Bin: r.bin, Temporal: r.lag.Addr, Config: r.config, DataDir: r.dataDir, LogDir: r.dir,
+		Env: append([]string{"DOCKER_HOST=unix://" + r.proxy.Path}, r.slack.Env()...),
+	})
 	if err != nil {
 		return err
 	}
@@ -237,6 +273,12 @@ func (r *run) stop() {
 	}
 	if r.proxy != nil {
 		_ = r.proxy.Close()
+	}
+	if r.lag != nil {
+		_ = r.lag.Close()
+	}
+	if r.slack != nil {
+		r.slack.Close()
 	}
 	if r.history != nil {
 		r.history.Close()

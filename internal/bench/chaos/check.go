@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/quell-ir/quell/internal/bench/rig"
@@ -20,8 +21,9 @@ const settle = 2 * time.Second
 // check verifies the outcome of a trial: the incident completed with every
 // step succeeded, the daemon saw each destructive action exactly once, the
 // container is still contained, the isolation record can undo it, and the
-// evidence verifies.
-func (r *run) check(ctx context.Context, v *victim) error {
+// evidence verifies; for a recovery trial, that every unit was replaced
+// once and removed once and the bad image deleted once (checkRecovery).
+func (r *run) check(ctx context.Context, t trial, v *victim) error {
 	inc, err := v.api.WaitIncident(ctx, v.id, 250*time.Millisecond, rig.Finished)
 	if err != nil {
 		return err
@@ -35,11 +37,26 @@ func (r *run) check(ctx context.Context, v *victim) error {
 			errs = append(errs, fmt.Errorf("step %s %s %s", s.ID, s.Status, s.Error))
 		}
 	}
+	if v.approved != nil {
+		if err := <-v.approved; err != nil {
+			errs = append(errs, err)
+		}
+	}
 	time.Sleep(settle)
 	r.logActions(v, inc)
-	errs = append(errs, r.checkActions(v)...)
-	errs = append(errs, r.checkContained(ctx, v, inc)...)
+	if ttc, ok := v.toContain(r.lab.Events.Events(v.c.ID)); ok && t.before == nil {
+		r.toContain = append(r.toContain, ttc)
+	}
+	if v.app != nil {
+		errs = append(errs, r.checkRecovery(ctx, v, inc)...)
+	} else {
+		errs = append(errs, r.checkActions(v)...)
+		errs = append(errs, r.checkContained(ctx, v, inc)...)
+	}
 	errs = append(errs, r.checkEvidence(ctx, v)...)
+	if t.checks != nil {
+		errs = append(errs, t.checks(ctx, r, v)...)
+	}
 	return errors.Join(errs...)
 }
 
@@ -91,8 +108,26 @@ func (r *run) logActions(v *victim, inc incident.Incident) {
 		}
 		wasPaused, paused = iso.WasPaused, iso.Paused
 	}
-	r.logf("incident %s %s; daemon events since the alert %v (%d per disconnect); isolation record: networks %v, was_paused %t, paused %t",
-		inc.Status, rig.StepStatuses(inc), counts, r.perDisconnect, nets, wasPaused, paused)
+	ttc := "never"
+	if d, ok := v.toContain(evs); ok {
+		ttc = d.Round(time.Millisecond).String()
+	}
+	r.logf("incident %s %s; daemon events since the alert %v (%d per disconnect), paused %s after it; isolation record: networks %v, was_paused %t, paused %t",
+		inc.Status, rig.StepStatuses(inc), counts, r.perDisconnect, ttc, nets, wasPaused, paused)
+	r.logf("steps, from the alert: %s", stepTimes(inc, v.since))
+}
+
+// stepTimes says when each step started after since and how long it took.
+func stepTimes(inc incident.Incident, since time.Time) string {
+	var b strings.Builder
+	for _, s := range inc.Steps {
+		if s.StartedAt == nil || s.FinishedAt == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "%s at %s for %s; ", s.ID, s.StartedAt.Sub(since).Round(100*time.Millisecond),
+			s.FinishedAt.Sub(*s.StartedAt).Round(100*time.Millisecond))
+	}
+	return strings.TrimSuffix(b.String(), "; ")
 }
 
 // checkContained checks the container is still frozen and cut off, and

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/quell-ir/quell/internal/incident"
@@ -110,6 +111,40 @@ func (a *API) WaitIncident(ctx context.Context, id string, interval time.Duratio
 	}
 }
 
+// Decision is a responder's decision on an approval step, as the API takes it.
+type Decision struct {
+	Step     string `json:"step"`
+	Decision string `json:"decision"`
+	Approver string `json:"approver"`
+	Comment  string `json:"comment,omitempty"`
+	// RequestID makes a retried post decide once.
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// Decide posts the decision on the incident's approval step. Any answer
+// but 200 is an error naming the status and the answer.
+func (a *API) Decide(ctx context.Context, id string, d Decision) error {
+	body, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL+"/v1/incidents/"+id+"/decisions", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("decide %s on %s: %w", d.Step, id, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("decide %s on %s: %d %.300s", d.Step, id, resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	return nil
+}
+
 // StepStatuses is "id=status" for every step, for messages.
 func StepStatuses(inc incident.Incident) string {
 	var b bytes.Buffer
@@ -176,4 +211,24 @@ func LoadAlert(path string) (Alert, error) {
 // For returns the alert aimed at the container (a full ID or 12 digits).
 func (a Alert) For(containerID string) []byte {
 	return bytes.ReplaceAll(a.raw, []byte(sampleID), []byte(containerID[:12]))
+}
+
+// Tagged returns the alert with tag first among its tags, so that a
+// playbook matching on the tag takes it. The sample is edited as text: its
+// nanosecond times do not survive a round trip through float64.
+func (a Alert) Tagged(tag string) (Alert, error) {
+	const list = `"tags":[`
+	if !bytes.Contains(a.raw, []byte(list)) {
+		return Alert{}, fmt.Errorf("falco sample: no %s to add tag %q to", list, tag)
+	}
+	quoted, err := json.Marshal(tag)
+	if err != nil {
+		return Alert{}, err
+	}
+	sep := []byte(",")
+	if bytes.Contains(a.raw, []byte(list+"]")) {
+		sep = nil
+	}
+	raw := bytes.Replace(a.raw, []byte(list), slices.Concat([]byte(list), quoted, sep), 1)
+	return Alert{raw: raw}, nil
 }

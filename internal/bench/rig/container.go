@@ -69,9 +69,16 @@ func (l *Lab) Containers(ctx context.Context, n int, nets []string) ([]Container
 	if err != nil {
 		return nil, err
 	}
+	return l.ContainersOf(ctx, img, []string{"/bin/busybox", "sleep", "86400"}, n, nets)
+}
+
+// ContainersOf creates and starts n containers from the image, running cmd
+// (nil: the image's command), each attached to every network in nets, as
+// Containers does.
+func (l *Lab) ContainersOf(ctx context.Context, img string, cmd []string, n int, nets []string) ([]Container, error) {
 	out := make([]Container, n)
-	err = parallel(ctx, n, 8, func(i int) error {
-		c, err := l.start(ctx, img, nets)
+	err := parallel(ctx, n, 8, func(i int) error {
+		c, err := l.start(ctx, img, cmd, nets)
 		out[i] = c
 		return err
 	})
@@ -81,11 +88,11 @@ func (l *Lab) Containers(ctx context.Context, n int, nets []string) ([]Container
 	return out, nil
 }
 
-func (l *Lab) start(ctx context.Context, img string, nets []string) (Container, error) {
+func (l *Lab) start(ctx context.Context, img string, cmd []string, nets []string) (Container, error) {
 	name := "quell-bench-" + l.Run + "-" + strconv.FormatInt(seq.Add(1), 10)
 	opts := client.ContainerCreateOptions{
 		Name:       name,
-		Config:     &container.Config{Image: img, Cmd: []string{"/bin/busybox", "sleep", "86400"}, Labels: l.Labels()},
+		Config:     &container.Config{Image: img, Cmd: cmd, Labels: l.Labels()},
 		HostConfig: &container.HostConfig{NetworkMode: "none"},
 	}
 	if len(nets) > 0 {

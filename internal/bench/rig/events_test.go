@@ -3,6 +3,8 @@ package rig
 import (
 	"testing"
 	"time"
+
+	"github.com/moby/moby/api/types/events"
 )
 
 func TestContained(t *testing.T) {
@@ -42,5 +44,48 @@ func TestContained(t *testing.T) {
 	}
 	if got := len(Disconnects(evs, "a", t0)); got != 2 {
 		t.Errorf("Disconnects(a) = %d, want 2", got)
+	}
+}
+
+func TestRecorderTracksLabelledContainers(t *testing.T) {
+	r := &Recorder{tracked: map[string]bool{}, labels: map[string]string{}, events: map[string][]Event{}, changed: make(chan struct{})}
+	r.TrackLabel("quell.replaces", "")
+	r.Track("sha256:bad")
+	msg := func(typ events.Type, action, id string, attrs map[string]string) events.Message {
+		return events.Message{Type: typ, Action: events.Action(action), Actor: events.Actor{ID: id, Attributes: attrs}, TimeNano: 1}
+	}
+	r.add(msg(events.ContainerEventType, "create", "other", map[string]string{"name": "x"}))
+	r.add(msg(events.ContainerEventType, "create", "new", map[string]string{"quell.replaces": "unit"}))
+	r.add(msg(events.NetworkEventType, "connect", "net-id", map[string]string{"container": "new", "name": "net"}))
+	r.add(msg(events.ContainerEventType, "start", "new", map[string]string{"quell.replaces": "unit"}))
+	r.add(msg(events.ImageEventType, "delete", "sha256:bad", map[string]string{"name": "sha256:bad"}))
+	r.add(msg(events.ImageEventType, "delete", "sha256:other", nil))
+
+	if got := r.Created("quell.replaces", "unit"); len(got) != 1 || got[0] != "new" {
+		t.Errorf("Created = %v, want [new]", got)
+	}
+	if got := r.Events("new"); len(got) != 3 || got[1].Action != "connect" || got[1].Network != "net" {
+		t.Errorf("events of the replacement = %+v, want create, connect net, start", got)
+	}
+	if got := r.Events("other"); len(got) != 0 {
+		t.Errorf("recorded an untracked container: %+v", got)
+	}
+	if got := Count(r.Events("sha256:bad"), "delete", time.Unix(0, 0)); got != 1 {
+		t.Errorf("image deletes = %d, want 1", got)
+	}
+}
+
+func TestAlertTagged(t *testing.T) {
+	a := Alert{raw: []byte(`{"rule":"r","tags":["container"],"output_fields":{"evt.time":1685022245478445995}}`)}
+	got, err := a.Tagged("chaos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"rule":"r","tags":["chaos","container"],"output_fields":{"evt.time":1685022245478445995}}`; string(got.raw) != want {
+		t.Errorf("Tagged = %s, want %s", got.raw, want)
+	}
+	empty, err := Alert{raw: []byte(`{"tags":[]}`)}.Tagged("chaos")
+	if err != nil || string(empty.raw) != `{"tags":["chaos"]}` {
+		t.Errorf("Tagged on no tags = %s, %v", empty.raw, err)
 	}
 }

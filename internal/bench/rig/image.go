@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"slices"
 	"time"
 
 	"github.com/moby/moby/api/types/build"
@@ -38,9 +40,26 @@ func (l *Lab) buildImage(ctx context.Context, ref string) error {
 	if err != nil {
 		return fmt.Errorf("static busybox (apt-get install busybox-static): %w", err)
 	}
-	buildCtx, err := contextTar(bin)
+	_, err = l.Build(ctx, ref, []File{{"Dockerfile", 0o644, []byte(dockerfile)}, {"busybox", 0o755, bin}})
+	return err
+}
+
+// File is a file of a build context.
+type File struct {
+	// Name is its slash-separated path in the context.
+	Name string
+	Mode int64
+	Data []byte
+}
+
+// Build builds the image ref from a context holding files (a Dockerfile
+// among them) with the classic builder, no network and the run's labels,
+// and returns its ID. No registry is involved: the Dockerfile must start
+// FROM scratch or from an image on the daemon.
+func (l *Lab) Build(ctx context.Context, ref string, files []File) (string, error) {
+	buildCtx, err := contextTar(files)
 	if err != nil {
-		return fmt.Errorf("build context: %w", err)
+		return "", fmt.Errorf("build context: %w", err)
 	}
 	res, err := l.Docker.API().ImageBuild(ctx, buildCtx, client.ImageBuildOptions{
 		Tags:        []string{ref},
@@ -51,34 +70,38 @@ func (l *Lab) buildImage(ctx context.Context, ref string) error {
 		Version:     build.BuilderV1,
 	})
 	if err != nil {
-		return fmt.Errorf("build image %s: %w", ref, err)
+		return "", fmt.Errorf("build image %s: %w", ref, err)
 	}
 	defer res.Body.Close()
 	if err := buildErrors(res.Body); err != nil {
-		return fmt.Errorf("build image %s: %w", ref, err)
+		return "", fmt.Errorf("build image %s: %w", ref, err)
 	}
-	_, err = l.Docker.ImageID(ctx, ref)
-	return err
+	return l.Docker.ImageID(ctx, ref)
 }
 
-// contextTar returns a build context holding the Dockerfile and busybox.
-func contextTar(bin []byte) (*bytes.Buffer, error) {
+// contextTar returns a build context holding the files, with their
+// parent directories.
+func contextTar(files []File) (*bytes.Buffer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	files := []struct {
-		name string
-		mode int64
-		data []byte
-	}{
-		{"Dockerfile", 0o644, []byte(dockerfile)},
-		{"busybox", 0o755, bin},
-	}
+	dirs := map[string]bool{".": true}
 	for _, f := range files {
-		hdr := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), ModTime: time.Now(), Typeflag: tar.TypeReg}
+		var parents []string
+		for d := path.Dir(f.Name); !dirs[d] && d != "/"; d = path.Dir(d) {
+			dirs[d] = true
+			parents = append(parents, d)
+		}
+		for _, d := range slices.Backward(parents) {
+			hdr := &tar.Header{Name: d + "/", Mode: 0o755, ModTime: time.Now(), Typeflag: tar.TypeDir}
+			if err := tw.WriteHeader(hdr); err != nil {
+				return nil, err
+			}
+		}
+		hdr := &tar.Header{Name: f.Name, Mode: f.Mode, Size: int64(len(f.Data)), ModTime: time.Now(), Typeflag: tar.TypeReg}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, err
 		}
-		if _, err := tw.Write(f.data); err != nil {
+		if _, err := tw.Write(f.Data); err != nil {
 			return nil, err
 		}
 	}

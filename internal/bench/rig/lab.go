@@ -126,26 +126,34 @@ func (l *Lab) RemoveContainers(ctx context.Context, ids []string) error {
 	})
 }
 
-// removeImages removes evidence commits before the base image they derive from.
+// removeImages removes the run's images, children before the parents they
+// derive from (evidence commits before their base, each build step's image
+// before the step's it builds on): an image with children cannot be
+// removed, so each pass removes what it can and the next retries the rest.
 func (l *Lab) removeImages(ctx context.Context) error {
 	res, err := l.Docker.API().ImageList(ctx, client.ImageListOptions{All: true, Filters: l.runFilter()})
 	if err != nil {
 		return fmt.Errorf("list run %s images: %w", l.Run, err)
 	}
-	var errs []error
-	for pass := 0; pass < 2; pass++ {
-		for _, img := range res.Items {
-			isBase := img.ParentID == ""
-			if isBase != (pass == 1) {
-				continue
-			}
-			_, err := l.Docker.API().ImageRemove(ctx, img.ID, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+	left := make([]string, len(res.Items))
+	for i, img := range res.Items {
+		left[i] = img.ID
+	}
+	for {
+		var errs []error
+		var still []string
+		for _, id := range left {
+			_, err := l.Docker.API().ImageRemove(ctx, id, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 			if err != nil && !gone(err) {
-				errs = append(errs, fmt.Errorf("remove image %s: %w", img.ID, err))
+				errs = append(errs, fmt.Errorf("remove image %s: %w", id, err))
+				still = append(still, id)
 			}
 		}
+		if len(still) == 0 || len(still) == len(left) {
+			return errors.Join(errs...)
+		}
+		left = still
 	}
-	return errors.Join(errs...)
 }
 
 func (l *Lab) removeNetworks(ctx context.Context) error {

@@ -66,30 +66,56 @@ func (q *Quell) SelfReported() (time.Duration, error) {
 	return time.ParseDuration(m[1])
 }
 
-// StartServe starts `quell serve --insecure` against the Temporal frontend
-// at temporal, with the playbooks in playbooks ("" for the built-in
-// library), and waits until it listens.
-func StartServe(ctx context.Context, bin, temporal, playbooks, logDir string) (*Quell, error) {
+// ClusterOptions configure a quell serve or quell worker process.
+type ClusterOptions struct {
+	// Bin is the quell binary.
+	Bin string
+	// Temporal is the Temporal frontend's host:port.
+	Temporal string
+	// Config is a configuration file; empty: none.
+	Config string
+	// Playbooks is quell serve's playbook directory; empty: the built-in
+	// library.
+	Playbooks string
+	// DataDir is quell worker's data directory.
+	DataDir string
+	// LogDir receives the process's log.
+	LogDir string
+	// Env is added to its environment (DOCKER_HOST, QUELL_SLACK_*).
+	Env []string
+}
+
+func (o ClusterOptions) args(cmd string) []string {
+	args := []string{cmd, "--temporal-address", o.Temporal}
+	if o.Config != "" {
+		args = append(args, "--config", o.Config)
+	}
+	return args
+}
+
+// StartServe starts `quell serve --insecure` on a free loopback port, with
+// o.Playbooks, and waits until it listens.
+func StartServe(ctx context.Context, o ClusterOptions) (*Quell, error) {
 	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"serve", "--insecure", "--listen", addr, "--temporal-address", temporal}
-	if playbooks != "" {
-		args = append(args, "--playbooks", playbooks)
+	args := append(o.args("serve"), "--insecure", "--listen", addr)
+	if o.Playbooks != "" {
+		args = append(args, "--playbooks", o.Playbooks)
 	}
-	p, err := Start(ctx, Spec{Name: "quell-serve", Bin: bin, Args: args, Ready: "quell serve", LogDir: logDir})
+	p, err := Start(ctx, Spec{Name: "quell-serve", Bin: o.Bin, Args: args, Env: o.Env, Ready: "quell serve", LogDir: o.LogDir})
 	if err != nil {
 		return nil, err
 	}
 	return &Quell{Proc: p, API: NewAPI("http://"+addr, 0)}, nil
 }
 
-// StartWorker starts `quell worker` against the Temporal frontend at
-// temporal, writing evidence under dataDir, with env added (DOCKER_HOST).
-func StartWorker(ctx context.Context, bin, temporal, dataDir, logDir string, env []string) (*Proc, error) {
-	args := []string{"worker", "--temporal-address", temporal, "--data-dir", dataDir}
-	return Start(ctx, Spec{Name: "quell-worker", Bin: bin, Args: args, Env: env, Ready: "quell worker", LogDir: logDir})
+// StartWorker starts `quell worker`, writing evidence under o.DataDir, and
+// waits until it runs.
+func StartWorker(ctx context.Context, o ClusterOptions) (*Proc, error) {
+	args := append(o.args("worker"), "--data-dir", o.DataDir)
+	return Start(ctx, Spec{Name: "quell-worker", Bin: o.Bin, Args: args, Env: o.Env, Ready: "quell worker", LogDir: o.LogDir})
 }
 
 // EvidenceDir is where quell keeps an incident's evidence under dataDir.

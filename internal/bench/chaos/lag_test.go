@@ -1,0 +1,65 @@
+package chaos
+
+import (
+	"net"
+	"testing"
+	"time"
+)
+
+func TestLagHoldsWhatTheTargetSends(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					_, _ = c.Write(buf[:n])
+				}
+			}()
+		}
+	}()
+	g, err := StartLag(l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	c, err := net.Dial("tcp", g.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	trip := func(line string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		_ = c.SetDeadline(start.Add(5 * time.Second))
+		got, err := roundTrip(c, line)
+		if err != nil || got != line+"\n" {
+			t.Fatalf("through the lag: %q, %v", got, err)
+		}
+		return time.Since(start)
+	}
+	if d := trip("at once"); d > 150*time.Millisecond {
+		t.Errorf("no delay set, round trip took %s", d)
+	}
+	g.Set(300 * time.Millisecond)
+	if d := trip("late"); d < 300*time.Millisecond {
+		t.Errorf("delay 300ms, round trip took %s", d)
+	}
+	g.Set(0)
+	if d := trip("at once again"); d > 150*time.Millisecond {
+		t.Errorf("delay back to 0, round trip took %s", d)
+	}
+}

@@ -1,0 +1,275 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quell-ir/quell/internal/bench/rig"
+	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/internal/slack/slacktesting"
+)
+
+// fakeSlack is slacktesting's fake Slack Web API behind a listener of its
+// own that can be closed and opened again on the same address: a Slack
+// that is down refuses connections. The fake behind it keeps every call
+// it answered across outages.
+type fakeSlack struct {
+	fake  *slacktesting.Server
+	host  *host
+	addr  string
+	proxy http.Handler
+
+	mu  sync.Mutex
+	srv *http.Server
+}
+
+// host lends slacktesting, which is written for tests, the two methods of
+// testing.TB it calls: Helper, and Cleanup, whose functions run on Close.
+// Any other method would panic on the nil TB; slacktesting calls none.
+type host struct {
+	testing.TB
+	cleanups []func()
+}
+
+func (h *host) Helper() {}
+
+func (h *host) Cleanup(f func()) { h.cleanups = append(h.cleanups, f) }
+
+// startSlack starts the fake Slack and opens its listener.
+func startSlack() (*fakeSlack, error) {
+	h := &host{}
+	fake := slacktesting.New(h)
+	target, err := url.Parse(fake.Srv.GetAPIURL())
+	if err != nil {
+		fake.Srv.Stop()
+		return nil, fmt.Errorf("fake slack: %w", err)
+	}
+	addr, err := rig.FreeAddr()
+	if err != nil {
+		fake.Srv.Stop()
+		return nil, err
+	}
+	s := &fakeSlack{fake: fake, host: h, addr: addr, proxy: httputil.NewSingleHostReverseProxy(target)}
+	if err := s.Up(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Env points quell serve and worker at the fake Slack.
+func (s *fakeSlack) Env() []string {
+	return []string{
+		"QUELL_SLACK_BOT_TOKEN=" + slacktesting.BotToken,
+		"QUELL_SLACK_CHANNEL=" + slacktesting.Channel,
+		"QUELL_SLACK_API_URL=http://" + s.addr + "/",
+	}
+}
+
+// Up opens the listener again, on the same address.
+func (s *fakeSlack) Up() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return nil
+	}
+	var l net.Listener
+	var err error
+	for range 50 { // the port can linger for a moment after Down
+		if l, err = net.Listen("tcp", s.addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("fake slack back on %s: %w", s.addr, err)
+	}
+	s.srv = &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second}
+	go func(srv *http.Server) { _ = srv.Serve(l) }(s.srv)
+	return nil
+}
+
+// Down closes the listener and every connection through it.
+func (s *fakeSlack) Down() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		_ = s.srv.Close()
+		s.srv = nil
+	}
+}
+
+// Close takes the fake Slack down for good.
+func (s *fakeSlack) Close() {
+	s.Down()
+	for _, f := range slices.Backward(s.host.cleanups) {
+		f()
+	}
+}
+
+// Calls returns the Web API calls the fake Slack answered.
+func (s *fakeSlack) Calls() []slacktesting.Call { return s.fake.Calls() }
+
+// containBound is how soon after the alert the container must be paused
+// while Slack is down: generous, against the other trials' alert-to-pause
+// times of a second or two on a loaded two-core machine.
+const containBound = 10 * time.Second
+
+// catchUpTimeout bounds the wait for the incident's messages once Slack is
+// back: the notify activities retry with a backoff that reaches a minute.
+const catchUpTimeout = 2 * time.Minute
+
+// slackDown takes the fake Slack down before the alert.
+func slackDown(_ context.Context, r *run, v *victim) error {
+	r.slack.Down()
+	v.slackDown = time.Now()
+	return nil
+}
+
+// slackBack waits until every step of the incident has run with Slack
+// down, then brings Slack back.
+func slackBack(ctx context.Context, r *run, v *victim) error {
+	v.struck = "contained with Slack down"
+	inc, err := v.api.WaitIncident(ctx, v.id, 250*time.Millisecond, rig.Finished)
+	if err != nil {
+		return err
+	}
+	v.struck = fmt.Sprintf("Slack down for %s; incident %s", time.Since(v.slackDown).Round(time.Millisecond), inc.Status)
+	v.slackCalls = len(r.slack.Calls())
+	v.slackUp = time.Now()
+	return r.slack.Up()
+}
+
+// checkSlackDown checks containment came on time with Slack down, and
+// that the incident's messages arrived once Slack was back.
+func checkSlackDown(ctx context.Context, r *run, v *victim) []error {
+	var errs []error
+	ttc, ok := v.toContain(r.lab.Events.Events(v.c.ID))
+	switch {
+	case !ok:
+		errs = append(errs, errors.New("no pause event after the alert"))
+	case ttc > containBound:
+		errs = append(errs, fmt.Errorf("paused %s after the alert with Slack down, want within %s", ttc.Round(time.Millisecond), containBound))
+	}
+	r.logf("alert to pause with Slack down: %s (bound %s); other trials: %s", ttc.Round(time.Millisecond), containBound, durations(r.toContain))
+	if before := v.mentions(r.slack.Calls()[:v.slackCalls]); len(before) > 0 {
+		errs = append(errs, fmt.Errorf("Slack was down but took %d calls about the incident", len(before)))
+	}
+	ctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
+	defer cancel()
+	missing, err := v.caughtUp(ctx, r.slack)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s after Slack came back (%v), still missing: %s",
+			time.Since(v.slackUp).Round(time.Second), err, strings.Join(missing, "; ")))
+	} else {
+		r.logf("Slack caught up %s after it came back", time.Since(v.slackUp).Round(time.Millisecond))
+	}
+	return errs
+}
+
+// caughtUp waits until the fake Slack has every message the incident owes
+// it, and returns those still missing when ctx ends or once the closing
+// reply came without them: the notifier sends it last.
+func (v *victim) caughtUp(ctx context.Context, s *fakeSlack) ([]string, error) {
+	closedAt := time.Time{}
+	for {
+		missing, closed := v.owed(s.Calls())
+		if len(missing) == 0 {
+			return nil, nil
+		}
+		if closed && closedAt.IsZero() {
+			closedAt = time.Now()
+		}
+		if closed && time.Since(closedAt) > settle {
+			return missing, errors.New("the closing reply came without them")
+		}
+		select {
+		case <-ctx.Done():
+			return missing, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// owed lists what calls lack of the incident's messages: the message
+// itself, the containment and closing replies in its thread, and the
+// message brought up to date: an update of it showing the incident
+// completed. closed reports whether the closing reply came.
+func (v *victim) owed(calls []slacktesting.Call) (missing []string, closed bool) {
+	posted := "none"
+	if i := slices.IndexFunc(calls, func(c slacktesting.Call) bool {
+		return c.Method == "chat.postMessage" && c.Form.Get("thread_ts") == "" && v.named(c.Form.Get("text"))
+	}); i >= 0 {
+		posted = strconv.Quote(calls[i].Form.Get("text"))
+	} else {
+		missing = append(missing, "the incident message")
+	}
+	i := slices.IndexFunc(calls, func(c slacktesting.Call) bool {
+		return isReply(c) && strings.Contains(c.Form.Get("text"), "contained *"+v.c.Name+"*")
+	})
+	if i < 0 {
+		return append(missing, "the containment reply, and so the thread"), false
+	}
+	thread := calls[i].Form.Get("thread_ts")
+	closed = slices.ContainsFunc(calls, func(c slacktesting.Call) bool {
+		return isReply(c) && c.Form.Get("thread_ts") == thread && strings.Contains(c.Form.Get("text"), ":checkered_flag: incident "+incident.StatusCompleted)
+	})
+	if !closed {
+		missing = append(missing, "the closing reply")
+	}
+	last := "none"
+	for _, c := range calls {
+		if c.Method == "chat.update" && c.Form.Get("ts") == thread {
+			last = strconv.Quote(c.Form.Get("text"))
+		}
+	}
+	if !strings.Contains(last, statusCompleted) {
+		missing = append(missing, fmt.Sprintf("an update of the message (ts %s) to %s: posted as %s, last update %s",
+			thread, statusCompleted, posted, last))
+	}
+	return missing, closed
+}
+
+// named reports whether text names the victim: by name, or by the short ID
+// the alert gave before containment learnt the name.
+func (v *victim) named(text string) bool {
+	return strings.Contains(text, v.c.Name) || strings.Contains(text, v.c.ID[:12])
+}
+
+// statusCompleted is how the incident message names a completed incident.
+const statusCompleted = "Completed"
+
+func isReply(c slacktesting.Call) bool {
+	return c.Method == "chat.postMessage" && c.Form.Get("thread_ts") != ""
+}
+
+// mentions returns the calls that name the victim.
+func (v *victim) mentions(calls []slacktesting.Call) []slacktesting.Call {
+	var out []slacktesting.Call
+	for _, c := range calls {
+		if v.named(c.Form.Get("text")) || v.named(c.Form.Get("blocks")) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func durations(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "none measured"
+	}
+	sorted := slices.Sorted(slices.Values(ds))
+	return fmt.Sprintf("%d measured, median %s, max %s", len(ds),
+		sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond))
+}
