@@ -81,12 +81,6 @@ func (g *Lag) untrack(cs ...net.Conn) {
 	}
 }
 
-// chunk is what the target sent, and when to pass it on.
-type chunk struct {
-	data []byte
-	due  time.Time
-}
-
 // forward copies the client's bytes to the target at once and the
 // target's back to the client after the delay, in order, until either
 // side closes.
@@ -98,35 +92,53 @@ func (g *Lag) forward(client net.Conn) {
 	}
 	g.track(client, server)
 	defer g.untrack(client, server)
-	held := make(chan chunk, 1024)
-	done := make(chan struct{}, 3)
+	done := make(chan struct{}, 2)
 	go func() {
 		_, _ = io.Copy(server, client)
 		done <- struct{}{}
 	}()
 	go func() {
+		_ = lateCopy(client, server, g.delay.Load)
+		done <- struct{}{}
+	}()
+	<-done // either side closing ends both
+}
+
+// chunk is what was read, and when to pass it on.
+type chunk struct {
+	data []byte
+	due  time.Time
+}
+
+// lateCopy copies src to dst, passing on each read delay() nanoseconds
+// after it came, in order, until src ends (then once everything held is
+// written) or a write fails.
+func lateCopy(dst io.Writer, src io.Reader, delay func() int64) error {
+	held := make(chan chunk, 1024)
+	go func() {
 		defer close(held)
 		for {
 			buf := make([]byte, 32<<10)
-			n, err := server.Read(buf)
+			n, err := src.Read(buf)
 			if n > 0 {
-				held <- chunk{data: buf[:n], due: time.Now().Add(time.Duration(g.delay.Load()))}
+				held <- chunk{data: buf[:n], due: time.Now().Add(time.Duration(delay()))}
 			}
 			if err != nil {
 				return
 			}
 		}
 	}()
-	go func() {
-		defer func() { done <- struct{}{} }()
-		for c := range held {
-			time.Sleep(time.Until(c.due))
-			if _, err := client.Write(c.data); err != nil {
-				return
-			}
+	for c := range held {
+		time.Sleep(time.Until(c.due))
+		if _, err := dst.Write(c.data); err != nil {
+			go func() {
+				for range held { // let the reader end with src
+				}
+			}()
+			return err
 		}
-	}()
-	<-done // either side closing ends both
+	}
+	return nil
 }
 
 // Close stops listening and closes every connection.

@@ -7,11 +7,16 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Proxy forwards a unix socket to the Docker daemon's socket, byte for
 // byte, and can cut the daemon off: while cut, it closes every forwarded
 // connection and every new one at once, as a daemon that went away would.
+// It can also hold the daemon's answers for a while, as Lag does, so that
+// a trial learns of an action from the daemon's events before the client
+// that asked for it hears back.
 type Proxy struct {
 	// Path is the proxy's socket; point DOCKER_HOST at unix://<Path>.
 	Path string
@@ -19,6 +24,7 @@ type Proxy struct {
 	target string
 	l      net.Listener
 	wg     sync.WaitGroup
+	delay  atomic.Int64
 
 	mu    sync.Mutex
 	cut   bool
@@ -90,19 +96,28 @@ func (p *Proxy) forward(client net.Conn) {
 		return
 	}
 	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+	closeWrite := func(c net.Conn) {
+		if cw, ok := c.(interface{ CloseWrite() error }); ok {
 			_ = cw.CloseWrite()
 		}
 		done <- struct{}{}
 	}
-	go pipe(daemon, client)
-	go pipe(client, daemon)
+	go func() {
+		_, _ = io.Copy(daemon, client)
+		closeWrite(daemon)
+	}()
+	go func() {
+		_ = lateCopy(client, daemon, p.delay.Load)
+		closeWrite(client)
+	}()
 	<-done
 	<-done
 	p.untrack(client, daemon)
 }
+
+// Hold delays the daemon's answers from now on by d; 0 passes them on at
+// once. What is already held keeps its time.
+func (p *Proxy) Hold(d time.Duration) { p.delay.Store(int64(d)) }
 
 // Cut closes every connection through the proxy and refuses new ones
 // until Restore.

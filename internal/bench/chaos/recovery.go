@@ -206,8 +206,15 @@ func building(ctx context.Context, r *run, v *victim) error {
 }
 
 // replacementCreated is the moment the daemon reports the creation of a
-// unit's replacement: the replacement exists, not yet started.
+// unit's replacement, before the worker hears back: from the start of the
+// replace step the proxy holds the daemon's answers for boundaryLag, so
+// the worker has neither connected the replacement to the unit's other
+// networks nor started it.
 func replacementCreated(ctx context.Context, r *run, v *victim) error {
+	if err := r.watchHistory(ctx, v, func(a activities) bool { return a.isScheduled("replace") }); err != nil {
+		return err
+	}
+	r.proxy.Hold(boundaryLag)
 	return r.lab.Events.Until(ctx, func() bool {
 		for _, u := range v.units {
 			if len(r.lab.Events.Created(labelReplaces, u.ID)) > 0 {

@@ -111,19 +111,26 @@ func (r *run) trial(ctx context.Context, t trial) error {
 	if t.recovery {
 		v.approved = approve(ctx, v)
 	}
-	defer r.lag.Set(0)
+	defer r.unhold()
 	if err := t.at(ctx, r, v); err != nil {
 		return fmt.Errorf("waiting for the moment: %w", err)
 	}
 	if err := t.strike(ctx, r, v); err != nil {
 		return fmt.Errorf("strike: %w", err)
 	}
-	r.lag.Set(0)
+	r.unhold()
 	r.logf("struck incident %s: %s", v.id, v.struck)
 	if v.struck == reportWritten {
 		return errors.New("not exercised: every step had run before the strike")
 	}
 	return r.check(ctx, t, v)
+}
+
+// unhold lets what Temporal and the daemon say reach the worker at once
+// again: the moments that hold it back are past.
+func (r *run) unhold() {
+	r.lag.Set(0)
+	r.proxy.Hold(0)
 }
 
 // prepare makes the trial's containers and its alert.
