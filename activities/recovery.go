@@ -29,6 +29,8 @@ type ImageRuntime interface {
 	Spec(ctx context.Context, id string) (docker.Spec, error)
 	// CreateFrom creates (not starts) a container from a spec and an image.
 	CreateFrom(ctx context.Context, s docker.Spec, image, name string, labels map[string]string) (string, error)
+	// JoinNetworks attaches a container to the networks it is not on yet.
+	JoinNetworks(ctx context.Context, id string, atts []docker.Attachment) error
 	// Start starts a container; running is no error.
 	Start(ctx context.Context, id string) error
 	// WaitReady waits until the container runs, and is healthy if it has a check.

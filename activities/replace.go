@@ -85,7 +85,13 @@ func (r *Recovery) replacement(ctx context.Context, spec docker.Spec, oldID, nam
 	switch len(existing) {
 	case 0:
 	case 1:
-		return existing[0].ID, nil
+		// An earlier attempt may have died between the create and the
+		// connects: the replacement joins what it still lacks.
+		id := existing[0].ID
+		if err := r.Runtime.JoinNetworks(ctx, id, spec.Networks); err != nil {
+			return "", fmt.Errorf("complete replacement %s of %s: %w", id, oldID, classify(err, docker.ErrNotFound))
+		}
+		return id, nil
 	default:
 		return "", permanentf(ErrTypeRefused, "unit %s has %d replacements; expected one", oldID, len(existing))
 	}

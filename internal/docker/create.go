@@ -132,13 +132,23 @@ func (c *Client) joinNew(ctx context.Context, id string, primary *Attachment, re
 
 // joinAll connects an adopted container to any network it lacks.
 func (c *Client) joinAll(ctx context.Context, id string, atts []Attachment, name, image string) error {
+	if err := c.JoinNetworks(ctx, id, atts); err != nil {
+		return fmt.Errorf("create container %s from %s: existing %s: %w", name, image, shortID(id), err)
+	}
+	return nil
+}
+
+// JoinNetworks attaches the container to each network of atts it is not on
+// yet, with its aliases and addresses: it completes a container whose
+// creation was interrupted between create and connect.
+func (c *Client) JoinNetworks(ctx context.Context, id string, atts []Attachment) error {
 	for _, a := range atts {
 		a, err := c.freeAddresses(ctx, id, a)
 		if err == nil {
 			err = c.Connect(ctx, id, a)
 		}
 		if err != nil {
-			return fmt.Errorf("create container %s from %s: existing %s: %w", name, image, shortID(id), err)
+			return err
 		}
 	}
 	return nil

@@ -96,6 +96,16 @@ func TestReplaceContainer(t *testing.T) {
 		t.Errorf("second CreateFrom() = %s, %v, want the same container %s", again, err, id)
 	}
 	created := time.Since(start)
+	// A creation cut short between create and connect: JoinNetworks
+	// completes it, twice harmlessly.
+	if err := c.Disconnect(ctx, id, before[0].Network); err != nil {
+		t.Fatalf("Disconnect(replacement) = %v", err)
+	}
+	for range 2 {
+		if err := c.JoinNetworks(ctx, id, spec.WithNetworks(before).Networks); err != nil {
+			t.Fatalf("JoinNetworks() = %v", err)
+		}
+	}
 	for range 2 {
 		if err := c.Start(ctx, id); err != nil {
 			t.Fatalf("Start() = %v", err)
