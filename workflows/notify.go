@@ -77,10 +77,19 @@ func (r *response) flush(ctx workflow.Context) {
 	var res activities.MessageResult
 	switch {
 	case o.ref == nil:
+		// The post shows the incident as it is now: what changes while it
+		// is on its way (Slack may be down for long) needs an update after.
+		// Before version 1 that was forgotten.
+		fixed := workflow.GetVersion(ctx, "post-keeps-later-changes", workflow.DefaultVersion, 1) == 1
+		if fixed {
+			o.dirty = false
+		}
 		if r.call(ctx, notifyActs.PostIncident, activities.MessageInput{Incident: r.inc}, &res) {
 			o.ref = &res.Ref
 		}
-		o.dirty = false
+		if !fixed {
+			o.dirty = false
+		}
 	case o.dirty:
 		o.dirty = false
 		r.call(ctx, notifyActs.UpdateIncident, activities.MessageInput{Ref: *o.ref, Incident: r.inc}, &res)

@@ -24,18 +24,24 @@ func TestSlackDownNeverDelaysContainment(t *testing.T) {
 	f.verifies()
 	f.reports()
 	var start time.Time
-	down := func() bool { return f.env.Now().Sub(start) < 5*time.Minute }
+	down := func() bool { return f.env.Now().Sub(start) < 15*time.Minute } // past the close
 	posts, replies := 0, 0
+	var lastShown string // the status the incident's message last showed
 	var shown []incident.Decision
 	f.env.OnActivity(notifyActs.PostIncident, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.MessageInput) (activities.MessageResult, error) {
+		func(_ context.Context, in activities.MessageInput) (activities.MessageResult, error) {
 			if down() {
 				return activities.MessageResult{}, errors.New("slack: connection refused")
 			}
 			posts++
+			lastShown = in.Incident.Status
 			return activities.MessageResult{Ref: slack.Ref{Channel: "C1", TS: "1.1"}}, nil
 		})
-	f.env.OnActivity(notifyActs.UpdateIncident, mock.Anything, mock.Anything).Return(activities.MessageResult{}, nil)
+	f.env.OnActivity(notifyActs.UpdateIncident, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.MessageInput) (activities.MessageResult, error) {
+			lastShown = in.Incident.Status
+			return activities.MessageResult{}, nil
+		})
 	f.env.OnActivity(notifyActs.Reply, mock.Anything, mock.Anything).Return(
 		func(context.Context, activities.ReplyInput) (activities.MessageResult, error) {
 			replies++
@@ -73,6 +79,11 @@ func TestSlackDownNeverDelaysContainment(t *testing.T) {
 	}
 	if posts != 1 || len(shown) != 1 || shown[0].Approver != "alice" {
 		t.Errorf("posts %d, decisions shown %+v", posts, shown)
+	}
+	// The message, posted as the incident was when Slack went down, is
+	// brought up to date.
+	if lastShown != incident.StatusCompleted {
+		t.Errorf("the incident's message last showed %q, want %q", lastShown, incident.StatusCompleted)
 	}
 	// contained, evidence verified, decision, closed.
 	if replies < 4 {
