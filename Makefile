@@ -28,8 +28,9 @@ FALCO_SAMPLE ?= ../shared/samples/falco-website_docs-outputs-channels_terminal-s
 bench:
 	$(GO) run ./cmd/quell-bench -out bench/results.json -falco-sample $(FALCO_SAMPLE)
 
-## chaos: durability trials (workers killed at each step boundary and mid-export, quell dev killed,
-## the Docker daemon unreachable mid-snapshot); PASS/FAIL per trial. CHAOS_QUICK=1: a few minutes.
+## chaos: durability trials (workers killed at each step boundary of compromised-container, mid-export,
+## mid-rebuild and mid-replace; quell dev killed; the Docker daemon unreachable; Slack down);
+## PASS/FAIL per trial. CHAOS_QUICK=1: the small form CI runs, about 11 minutes.
 chaos:
 	$(GO) run ./cmd/quell-chaos -falco-sample $(FALCO_SAMPLE)
 
