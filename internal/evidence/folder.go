@@ -108,10 +108,10 @@ func (f *Folder) Create(name string) (*Writer, error) {
 }
 
 // Write collects the artifact called name from r: it creates it, copies r
-// in 1 MiB chunks as Writer.ReadFrom does while ctx is live, calling
-// progress (if not nil) with the bytes written so far about every MiB and
-// at the end, and commits. On any error nothing is left behind. A Read
-// blocked in r is not interrupted by ctx.
+// as Writer.ReadFrom does while ctx is live, calling progress (if not nil)
+// with the bytes written so far about every MiB and at the end, and
+// commits. On any error nothing is left behind. A Read blocked in r is not
+// interrupted by ctx.
 func (f *Folder) Write(ctx context.Context, name string, r io.Reader, progress func(written int64)) (Artifact, error) {
 	w, err := f.Create(name)
 	if err != nil {
