@@ -3,15 +3,12 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,46 +16,6 @@ import (
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/internal/slack/slacktesting"
 )
-
-// outage fronts the fake Slack with a listener that can be closed and
-// opened again on the same address: a Slack that is down refuses
-// connections.
-type outage struct {
-	t     *testing.T
-	addr  string
-	proxy http.Handler
-	mu    sync.Mutex
-	srv   *http.Server
-}
-
-func newOutage(t *testing.T, target string) *outage {
-	u, _ := url.Parse(target)
-	o := &outage{t: t, addr: freeAddr(t), proxy: httputil.NewSingleHostReverseProxy(u)}
-	t.Cleanup(o.down)
-	return o
-}
-
-func (o *outage) url() string { return "http://" + o.addr + "/" }
-
-func (o *outage) up() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	l, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		o.t.Fatal(err)
-	}
-	o.srv = &http.Server{Handler: o.proxy}
-	go func() { _ = o.srv.Serve(l) }()
-}
-
-func (o *outage) down() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.srv != nil {
-		_ = o.srv.Close()
-		o.srv = nil
-	}
-}
 
 const slackPlaybook = `name: slack-gated
 match: {source: falco, target: docker, required_fields: [target.container_id]}
@@ -211,8 +168,12 @@ func TestSlackMessagesAndApprovals(t *testing.T) {
 
 func TestSlackDownDoesNotDelayContainment(t *testing.T) {
 	fake := slacktesting.New(t)
-	slack := newOutage(t, fake.Srv.GetAPIURL())
-	s := slackStack(t, fake, slack.url())
+	slack, err := fake.Front() // down until told
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(slack.Down)
+	s := slackStack(t, fake, slack.URL())
 	ctr := victim(t, s.docker, "e2e-slackdown-"+randomSuffix())
 	var o opened
 	if code := s.do("POST", "/v1/alerts/falco", "", falcoAlert(t, ctr.ID), &o); code != http.StatusAccepted {
@@ -231,7 +192,9 @@ func TestSlackDownDoesNotDelayContainment(t *testing.T) {
 	if n := len(fake.Calls()); n != 0 {
 		t.Fatalf("Slack is down but saw %d calls", n)
 	}
-	slack.up()
+	if err := slack.Up(); err != nil {
+		t.Fatal(err)
+	}
 	waitCalls(t, fake, 90*time.Second, "the incident message once Slack is back", blocksContain(t, "chat.postMessage", "Terminal shell in container"))
 	waitCalls(t, fake, 90*time.Second, "the approval buttons once Slack is back", func(c slacktesting.Call) bool {
 		return c.Method == "chat.postMessage" && strings.Contains(c.Form.Get("blocks"), "quell_approve")

@@ -48,16 +48,24 @@ func (r *recorder) write(ctx context.Context, key string, batch []int) (batchOpe
 // waitWrites waits until key has seen n writes begin.
 func (r *recorder) waitWrites(t *testing.T, key string, n int) {
 	t.Helper()
+	waitFor(t, key+": writes begun", n, func() int {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.batches[key])
+	})
+}
+
+// waitFor waits until count() reaches n.
+func waitFor(t *testing.T, what string, n int, count func() int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r.mu.Lock()
-		got := len(r.batches[key])
-		r.mu.Unlock()
+		got := count()
 		if got >= n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d writes began, want %d", key, got, n)
+			t.Fatalf("%s: %d, want %d", what, got, n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -126,19 +134,11 @@ func TestBatcherGroupsWhileAWriteIsOnItsWay(t *testing.T) {
 // waitPending waits until n items wait for key's next write.
 func waitPending(t *testing.T, b *batcher[int], key string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, key+": items waiting", n, func() int {
 		b.mu.Lock()
-		got := len(b.pending[key])
-		b.mu.Unlock()
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d items wait for %s, want %d", got, key, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer b.mu.Unlock()
+		return len(b.pending[key])
+	})
 }
 
 func TestBatcherSplitsAtItsLimits(t *testing.T) {

@@ -98,7 +98,7 @@ type run struct {
 	serve   *rig.Quell
 	worker  *rig.Proc
 	proxy   *Proxy
-	lag     *Lag // between the worker and Temporal
+	lag     *Proxy // between the worker and Temporal, holding Temporal's answers at step boundaries
 	slack   *fakeSlack
 	dataDir string // the worker's data dir
 	// playbooks holds playbook and the recovery playbook.
@@ -215,7 +215,7 @@ func (r *run) setup(ctx context.Context) error {
 }
 
 // startStack starts Temporal in this process, quell serve, the Docker
-// proxy and quell worker behind it, reaching Temporal through a Lag.
+// proxy and quell worker behind it, reaching Temporal through a TCP Proxy.
 func (r *run) startStack(ctx context.Context) error {
 	var err error
 	r.tempo, err = devserver.Start(devserver.Options{DBPath: filepath.Join(r.dir, "temporal.db")})
@@ -243,7 +243,7 @@ func (r *run) startStack(ctx context.Context) error {
 	if r.proxy, err = StartProxy(filepath.Join(r.dir, "docker.sock"), dockerSocket()); err != nil {
 		return err
 	}
-	if r.lag, err = StartLag(r.tempo.HostPort()); err != nil {
+	if r.lag, err = StartTCPProxy(r.tempo.HostPort()); err != nil {
 		return err
 	}
 	r.dataDir = filepath.Join(r.dir, "worker-data")
@@ -254,7 +254,7 @@ func (r *run) startStack(ctx context.Context) error {
 func (r *run) startWorker(ctx context.Context) error {
 	w, err := rig.StartWorker(ctx, rig.ClusterOptions{
 		Bin: r.bin, Temporal: r.lag.Addr, Config: r.config, DataDir: r.dataDir, LogDir: r.dir,
-		Env: append([]string{"DOCKER_HOST=unix://" + r.proxy.Path}, r.slack.Env()...),
+		Env: append([]string{"DOCKER_HOST=unix://" + r.proxy.Addr}, r.slack.Env()...),
 	})
 	if err != nil {
 		return err

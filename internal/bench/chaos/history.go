@@ -80,35 +80,36 @@ func (a activities) steps() []string {
 // watchHistory follows the incident's history with a long poll and
 // returns once cond holds of its activities.
 func (r *run) watchHistory(ctx context.Context, v *victim, cond func(activities) bool) error {
-	wfID, runID, _ := strings.Cut(v.id, ".")
-	iter := r.history.GetWorkflowHistory(ctx, wfID, runID, true, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	acts := newActivities()
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			return fmt.Errorf("history of %s: %w", v.id, err)
-		}
-		acts.add(e)
-		if cond(acts) {
-			return nil
-		}
+	_, held, err := r.scanHistory(ctx, v, true, cond)
+	if err == nil && !held {
+		err = fmt.Errorf("history of %s ended before the moment", v.id)
 	}
-	return fmt.Errorf("history of %s ended before the moment", v.id)
+	return err
 }
 
 // readHistory returns the incident's activities as its history has them now.
 func (r *run) readHistory(ctx context.Context, v *victim) (activities, error) {
+	acts, _, err := r.scanHistory(ctx, v, false, func(activities) bool { return false })
+	return acts, err
+}
+
+// scanHistory reads the incident's history, waiting for new events when
+// wait is set, until it ends or stop holds of its activities.
+func (r *run) scanHistory(ctx context.Context, v *victim, wait bool, stop func(activities) bool) (acts activities, stopped bool, err error) {
 	wfID, runID, _ := strings.Cut(v.id, ".")
-	iter := r.history.GetWorkflowHistory(ctx, wfID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	acts := newActivities()
+	iter := r.history.GetWorkflowHistory(ctx, wfID, runID, wait, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	acts = newActivities()
 	for iter.HasNext() {
 		e, err := iter.Next()
 		if err != nil {
-			return acts, fmt.Errorf("history of %s: %w", v.id, err)
+			return acts, false, fmt.Errorf("history of %s: %w", v.id, err)
 		}
 		acts.add(e)
+		if stop(acts) {
+			return acts, true, nil
+		}
 	}
-	return acts, nil
+	return acts, false, nil
 }
 
 // progress describes how far the incident had got, from its history: the

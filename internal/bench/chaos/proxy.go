@@ -11,34 +11,55 @@ import (
 	"time"
 )
 
-// Proxy forwards a unix socket to the Docker daemon's socket, byte for
-// byte, and can cut the daemon off: while cut, it closes every forwarded
-// connection and every new one at once, as a daemon that went away would.
-// It can also hold the daemon's answers for a while, as Lag does, so that
-// a trial learns of an action from the daemon's events before the client
-// that asked for it hears back.
+// Proxy forwards connections to a target byte for byte, over a unix socket
+// (to the Docker daemon) or TCP (to Temporal). It can cut the target off:
+// while cut, it closes every forwarded connection and every new one at
+// once, as a daemon that went away would. It can also hold what the target
+// sends back for a while, while what clients send goes through at once:
+//   - between the worker and the daemon, a trial learns of an action from
+//     the daemon's events before the worker that asked for it hears back;
+//   - between the worker and Temporal, a step boundary becomes a moment
+//     the trials can reach first: Temporal records a step's activity
+//     completed as soon as the worker reports it, and the rig, which reads
+//     the history directly, learns it at once, while the workflow task that
+//     schedules the next step, and the activity task itself, reach the
+//     worker only after the delay. Killed then, the worker has not started
+//     the next step, whose retry would otherwise wait out its timeout.
 type Proxy struct {
-	// Path is the proxy's socket; point DOCKER_HOST at unix://<Path>.
-	Path string
+	// Addr is the proxy's address: a socket path for a unix proxy (point
+	// DOCKER_HOST at unix://<Addr>), host:port for a TCP one.
+	Addr string
 
-	target string
-	l      net.Listener
-	wg     sync.WaitGroup
-	delay  atomic.Int64
+	network string
+	target  string
+	l       net.Listener
+	wg      sync.WaitGroup
+	delay   atomic.Int64
 
 	mu    sync.Mutex
 	cut   bool
 	conns map[net.Conn]struct{}
 }
 
-// StartProxy listens on path and forwards to the socket at target.
+// StartProxy listens on the unix socket path and forwards to the socket at
+// target.
 func StartProxy(path, target string) (*Proxy, error) {
 	_ = os.Remove(path)
-	l, err := net.Listen("unix", path)
+	return start("unix", path, target)
+}
+
+// StartTCPProxy listens on a free loopback port and forwards to the TCP
+// address target.
+func StartTCPProxy(target string) (*Proxy, error) {
+	return start("tcp", "127.0.0.1:0", target)
+}
+
+func start(network, addr, target string) (*Proxy, error) {
+	l, err := net.Listen(network, addr)
 	if err != nil {
-		return nil, fmt.Errorf("docker proxy: %w", err)
+		return nil, fmt.Errorf("proxy to %s: %w", target, err)
 	}
-	p := &Proxy{Path: path, target: target, l: l, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{Addr: l.Addr().String(), network: network, target: target, l: l, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.serve()
 	return p, nil
@@ -83,10 +104,10 @@ func (p *Proxy) untrack(cs ...net.Conn) {
 	}
 }
 
-// forward copies both ways between the client and the daemon until either
-// side closes.
+// forward copies both ways between the client and the target until both
+// sides close, the target's bytes after the hold.
 func (p *Proxy) forward(client net.Conn) {
-	daemon, err := net.Dial("unix", p.target)
+	daemon, err := net.Dial(p.network, p.target)
 	if err != nil {
 		p.untrack(client)
 		return
@@ -115,7 +136,7 @@ func (p *Proxy) forward(client net.Conn) {
 	p.untrack(client, daemon)
 }
 
-// Hold delays the daemon's answers from now on by d; 0 passes them on at
+// Hold delays what the target sends from now on by d; 0 passes it on at
 // once. What is already held keeps its time.
 func (p *Proxy) Hold(d time.Duration) { p.delay.Store(int64(d)) }
 
@@ -143,8 +164,48 @@ func (p *Proxy) Close() error {
 	err := p.l.Close()
 	p.Cut()
 	p.wg.Wait()
-	if rerr := os.Remove(p.Path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+	if p.network != "unix" {
+		return err
+	}
+	if rerr := os.Remove(p.Addr); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 		err = errors.Join(err, rerr)
 	}
 	return err
+}
+
+// chunk is what was read, and when to pass it on.
+type chunk struct {
+	data []byte
+	due  time.Time
+}
+
+// lateCopy copies src to dst, passing on each read delay() nanoseconds
+// after it came, in order, until src ends (then once everything held is
+// written) or a write fails.
+func lateCopy(dst io.Writer, src io.Reader, delay func() int64) error {
+	held := make(chan chunk, 1024)
+	go func() {
+		defer close(held)
+		for {
+			buf := make([]byte, 32<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
+				held <- chunk{data: buf[:n], due: time.Now().Add(time.Duration(delay()))}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range held {
+		time.Sleep(time.Until(c.due))
+		if _, err := dst.Write(c.data); err != nil {
+			go func() {
+				for range held { // let the reader end with src
+				}
+			}()
+			return err
+		}
+	}
+	return nil
 }

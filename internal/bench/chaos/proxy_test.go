@@ -49,7 +49,7 @@ func TestProxyCutAndRestore(t *testing.T) {
 	}
 	defer p.Close()
 
-	before, err := net.Dial("unix", p.Path)
+	before, err := net.Dial("unix", p.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestProxyCutAndRestore(t *testing.T) {
 	if _, err := roundTrip(before, "again"); err == nil {
 		t.Error("a connection open before the cut still works")
 	}
-	during, err := net.Dial("unix", p.Path)
+	during, err := net.Dial("unix", p.Addr)
 	if err == nil {
 		if _, err := roundTrip(during, "hello"); err == nil {
 			t.Error("a connection made during the cut works")
@@ -71,7 +71,7 @@ func TestProxyCutAndRestore(t *testing.T) {
 	}
 
 	p.Restore()
-	after, err := net.Dial("unix", p.Path)
+	after, err := net.Dial("unix", p.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

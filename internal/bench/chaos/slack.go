@@ -4,15 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"testing"
 	"time"
 
 	"github.com/quell-ir/quell/internal/bench/rig"
@@ -20,52 +14,26 @@ import (
 	"github.com/quell-ir/quell/internal/slack/slacktesting"
 )
 
-// fakeSlack is slacktesting's fake Slack Web API behind a listener of its
-// own that can be closed and opened again on the same address: a Slack
-// that is down refuses connections. The fake behind it keeps every call
-// it answered across outages.
+// fakeSlack is slacktesting's fake Slack Web API behind a front that can
+// be taken down and brought back on the same address. The fake keeps every
+// call it answered across outages.
 type fakeSlack struct {
-	fake  *slacktesting.Server
-	host  *host
-	addr  string
-	proxy http.Handler
-
-	mu  sync.Mutex
-	srv *http.Server
+	fake *slacktesting.Server
+	*slacktesting.Front
 }
 
-// host lends slacktesting, which is written for tests, the two methods of
-// testing.TB it calls: Helper, and Cleanup, whose functions run on Close.
-// Any other method would panic on the nil TB; slacktesting calls none.
-type host struct {
-	testing.TB
-	cleanups []func()
-}
-
-func (h *host) Helper() {}
-
-func (h *host) Cleanup(f func()) { h.cleanups = append(h.cleanups, f) }
-
-// startSlack starts the fake Slack and opens its listener.
+// startSlack starts the fake Slack and brings its front up.
 func startSlack() (*fakeSlack, error) {
-	h := &host{}
-	fake := slacktesting.New(h)
-	target, err := url.Parse(fake.Srv.GetAPIURL())
-	if err != nil {
-		fake.Srv.Stop()
-		return nil, fmt.Errorf("fake slack: %w", err)
+	fake := slacktesting.Start()
+	front, err := fake.Front()
+	if err == nil {
+		err = front.Up()
 	}
-	addr, err := rig.FreeAddr()
 	if err != nil {
 		fake.Srv.Stop()
 		return nil, err
 	}
-	s := &fakeSlack{fake: fake, host: h, addr: addr, proxy: httputil.NewSingleHostReverseProxy(target)}
-	if err := s.Up(); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	return &fakeSlack{fake: fake, Front: front}, nil
 }
 
 // Env points quell serve and worker at the fake Slack.
@@ -73,49 +41,14 @@ func (s *fakeSlack) Env() []string {
 	return []string{
 		"QUELL_SLACK_BOT_TOKEN=" + slacktesting.BotToken,
 		"QUELL_SLACK_CHANNEL=" + slacktesting.Channel,
-		"QUELL_SLACK_API_URL=http://" + s.addr + "/",
-	}
-}
-
-// Up opens the listener again, on the same address.
-func (s *fakeSlack) Up() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		return nil
-	}
-	var l net.Listener
-	var err error
-	for range 50 { // the port can linger for a moment after Down
-		if l, err = net.Listen("tcp", s.addr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		return fmt.Errorf("fake slack back on %s: %w", s.addr, err)
-	}
-	s.srv = &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second}
-	go func(srv *http.Server) { _ = srv.Serve(l) }(s.srv)
-	return nil
-}
-
-// Down closes the listener and every connection through it.
-func (s *fakeSlack) Down() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		_ = s.srv.Close()
-		s.srv = nil
+		"QUELL_SLACK_API_URL=" + s.URL(),
 	}
 }
 
 // Close takes the fake Slack down for good.
 func (s *fakeSlack) Close() {
 	s.Down()
-	for _, f := range slices.Backward(s.host.cleanups) {
-		f()
-	}
+	s.fake.Srv.Stop()
 }
 
 // Calls returns the Web API calls the fake Slack answered.

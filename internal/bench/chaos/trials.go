@@ -129,7 +129,7 @@ func (r *run) trial(ctx context.Context, t trial) error {
 // unhold lets what Temporal and the daemon say reach the worker at once
 // again: the moments that hold it back are past.
 func (r *run) unhold() {
-	r.lag.Set(0)
+	r.lag.Hold(0)
 	r.proxy.Hold(0)
 }
 
@@ -169,7 +169,7 @@ func (r *run) startDev(ctx context.Context, v *victim) error {
 }
 
 // boundaryLag is how long, once a step's activities are scheduled, what
-// Temporal sends the worker is held (see Lag): longer than the rig takes
+// Temporal sends the worker is held (see Proxy): longer than the rig takes
 // to learn the step completed and kill the worker, so that the worker has
 // not started the next step.
 const boundaryLag = 300 * time.Millisecond
@@ -185,7 +185,7 @@ func stepDone(step string) moment {
 	return func(ctx context.Context, r *run, v *victim) error {
 		return r.watchHistory(ctx, v, func(a activities) bool {
 			if a.isScheduled(step) && v.dev == nil {
-				r.lag.Set(boundaryLag)
+				r.lag.Hold(boundaryLag)
 			}
 			return a.done(step)
 		})

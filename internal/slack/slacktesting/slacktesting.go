@@ -12,7 +12,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"strings"
@@ -57,11 +59,78 @@ type Server struct {
 // over the defaults.
 func New(t testing.TB, custom ...slacktest.Binder) *Server {
 	t.Helper()
+	s := Start(custom...)
+	t.Cleanup(s.Srv.Stop)
+	return s
+}
+
+// Start starts a fake Slack outside a test; Srv.Stop stops it.
+func Start(custom ...slacktest.Binder) *Server {
 	s := &Server{Members: []string{"U01ALICE", "U02BOB"}}
 	s.Srv = slacktest.NewTestServer(append(custom, s.bind)...)
 	s.Srv.Start()
-	t.Cleanup(s.Srv.Stop)
 	return s
+}
+
+// Front serves the fake Slack on an address of its own that can be taken
+// down, refusing connections as a Slack outage does, and brought back on
+// the same address. It starts down.
+type Front struct {
+	addr  string
+	proxy http.Handler
+
+	mu  sync.Mutex
+	srv *http.Server
+}
+
+// Front returns a front for s on a free loopback port.
+func (s *Server) Front() (*Front, error) {
+	target, err := url.Parse(s.Srv.GetAPIURL())
+	if err != nil {
+		return nil, fmt.Errorf("fake slack: %w", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("fake slack front: %w", err)
+	}
+	defer l.Close()
+	return &Front{addr: l.Addr().String(), proxy: httputil.NewSingleHostReverseProxy(target)}, nil
+}
+
+// URL is the Web API URL quell is given.
+func (f *Front) URL() string { return "http://" + f.addr + "/" }
+
+// Up serves again, on the same address.
+func (f *Front) Up() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.srv != nil {
+		return nil
+	}
+	var l net.Listener
+	var err error
+	for range 50 { // the port can linger for a moment after Down
+		if l, err = net.Listen("tcp", f.addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("fake slack back on %s: %w", f.addr, err)
+	}
+	f.srv = &http.Server{Handler: f.proxy, ReadHeaderTimeout: 10 * time.Second}
+	go func(srv *http.Server) { _ = srv.Serve(l) }(f.srv)
+	return nil
+}
+
+// Down closes the listener and every connection through it.
+func (f *Front) Down() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.srv != nil {
+		_ = f.srv.Close()
+		f.srv = nil
+	}
 }
 
 func (s *Server) bind(c slacktest.Customize) {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestLagHoldsWhatTheTargetSends(t *testing.T) {
+func TestTCPProxyHoldsWhatTheTargetSends(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func TestLagHoldsWhatTheTargetSends(t *testing.T) {
 			}()
 		}
 	}()
-	g, err := StartLag(l.Addr().String())
+	g, err := StartTCPProxy(l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,18 +47,18 @@ func TestLagHoldsWhatTheTargetSends(t *testing.T) {
 		_ = c.SetDeadline(start.Add(5 * time.Second))
 		got, err := roundTrip(c, line)
 		if err != nil || got != line+"\n" {
-			t.Fatalf("through the lag: %q, %v", got, err)
+			t.Fatalf("through the proxy: %q, %v", got, err)
 		}
 		return time.Since(start)
 	}
 	if d := trip("at once"); d > 150*time.Millisecond {
 		t.Errorf("no delay set, round trip took %s", d)
 	}
-	g.Set(300 * time.Millisecond)
+	g.Hold(300 * time.Millisecond)
 	if d := trip("late"); d < 300*time.Millisecond {
 		t.Errorf("delay 300ms, round trip took %s", d)
 	}
-	g.Set(0)
+	g.Hold(0)
 	if d := trip("at once again"); d > 150*time.Millisecond {
 		t.Errorf("delay back to 0, round trip took %s", d)
 	}
