@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -160,13 +161,14 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client) *Worker {
 	burst := worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
 		InitialNumberOfPollers: 4, MaximumNumberOfPollers: 32,
 	})
-	main := worker.New(c, workflows.TaskQueue, worker.Options{WorkflowTaskPollerBehavior: burst})
+	first := []interceptor.WorkerInterceptor{&containFirst{gate: &containGate{}}}
+	main := worker.New(c, workflows.TaskQueue, worker.Options{WorkflowTaskPollerBehavior: burst, Interceptors: first})
 	main.RegisterWorkflowWithOptions(workflows.IncidentResponse, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
 	contain := worker.New(c, workflows.ContainQueue, worker.Options{
-		DisableWorkflowWorker: true, ActivityTaskPollerBehavior: burst,
+		DisableWorkflowWorker: true, ActivityTaskPollerBehavior: burst, Interceptors: first,
 	})
 	heavy := worker.New(c, workflows.HeavyQueue, worker.Options{
-		DisableWorkflowWorker: true, MaxConcurrentActivityExecutionSize: cfg.Worker.HeavyActivities,
+		DisableWorkflowWorker: true, MaxConcurrentActivityExecutionSize: cfg.Worker.HeavyActivities, Interceptors: first,
 	})
 	all := []worker.Worker{main, contain, heavy}
 	// Every queue's worker can run every activity: the queue decides only
