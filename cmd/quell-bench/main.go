@@ -42,6 +42,7 @@ func run(ctx context.Context) error {
 	flag.StringVar(&cfg.Sample, "falco-sample", "../shared/samples/falco-website_docs-outputs-channels_terminal-shell.json",
 		"Falco sample alert the alerts are made from")
 	flag.IntVar(&cfg.StormClients, "storm-clients", 64, "concurrent HTTP clients in the intake storms")
+	flag.IntVar(&cfg.Simultaneous, "simultaneous", 0, "containers alerted at once (default 200, or 30 when quick)")
 	figures := flag.String("figures", "", "comma-separated figures to run: contain, simultaneous, evidence, storm (default: all)")
 	flag.Parse()
 	if *figures != "" {

@@ -43,6 +43,9 @@ type Config struct {
 	Sample string
 	// StormClients bounds the concurrent HTTP clients of the intake storm.
 	StormClients int
+	// Simultaneous is how many containers are alerted at once; 0 takes the
+	// run's default (200, or 30 when quick).
+	Simultaneous int
 	// Figures selects figures by name (contain, simultaneous, evidence,
 	// storm); empty runs them all. Start-up and idle memory are always measured.
 	Figures []string
@@ -90,6 +93,9 @@ type bench struct {
 // created, on the daemon and on disk, before it returns.
 func Run(ctx context.Context, cfg Config) (results []Result, problems []string, err error) {
 	b := &bench{cfg: cfg, size: sizesFor(cfg.Quick)}
+	if cfg.Simultaneous > 0 {
+		b.size.simultaneous = cfg.Simultaneous
+	}
 	if b.alert, err = rig.LoadAlert(cfg.Sample); err != nil {
 		return nil, nil, err
 	}
