@@ -1,20 +1,12 @@
 package rig
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path"
-	"slices"
-	"time"
+	"path/filepath"
 
-	"github.com/moby/moby/api/types/build"
-	"github.com/moby/moby/client"
+	"github.com/quell-ir/quell/internal/docker"
 )
 
 // Busybox is where Debian's busybox-static package installs the static
@@ -53,84 +45,30 @@ type File struct {
 }
 
 // Build builds the image ref from a context holding files (a Dockerfile
-// among them) with the classic builder, no network and the run's labels,
-// and returns its ID. No registry is involved: the Dockerfile must start
-// FROM scratch or from an image on the daemon.
+// among them) with quell's own builder (docker.Client.BuildImage: classic
+// builder, no cache), no network and the run's labels, and returns its ID.
+// No registry is involved: the Dockerfile must start FROM scratch or from
+// an image on the daemon.
 func (l *Lab) Build(ctx context.Context, ref string, files []File) (string, error) {
-	buildCtx, err := contextTar(files)
+	dir, err := os.MkdirTemp("", "quell-bench-build-")
 	if err != nil {
 		return "", fmt.Errorf("build context: %w", err)
 	}
-	res, err := l.Docker.API().ImageBuild(ctx, buildCtx, client.ImageBuildOptions{
-		Tags:        []string{ref},
-		Labels:      l.Labels(),
-		Remove:      true,
-		ForceRemove: true,
-		NetworkMode: "none",
-		Version:     build.BuilderV1,
-	})
+	defer os.RemoveAll(dir)
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", fmt.Errorf("build context: %w", err)
+		}
+		if err := os.WriteFile(p, f.Data, os.FileMode(f.Mode)); err != nil {
+			return "", fmt.Errorf("build context: %w", err)
+		}
+	}
+	id, err := l.Docker.BuildImage(ctx, docker.BuildOptions{
+		ContextDir: dir, Tags: []string{ref}, Labels: l.Labels(), NetworkMode: "none",
+	}, nil)
 	if err != nil {
 		return "", fmt.Errorf("build image %s: %w", ref, err)
 	}
-	defer res.Body.Close()
-	if err := buildErrors(res.Body); err != nil {
-		return "", fmt.Errorf("build image %s: %w", ref, err)
-	}
-	return l.Docker.ImageID(ctx, ref)
-}
-
-// contextTar returns a build context holding the files, with their
-// parent directories.
-func contextTar(files []File) (*bytes.Buffer, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dirs := map[string]bool{".": true}
-	for _, f := range files {
-		var parents []string
-		for d := path.Dir(f.Name); !dirs[d] && d != "/"; d = path.Dir(d) {
-			dirs[d] = true
-			parents = append(parents, d)
-		}
-		for _, d := range slices.Backward(parents) {
-			hdr := &tar.Header{Name: d + "/", Mode: 0o755, ModTime: time.Now(), Typeflag: tar.TypeDir}
-			if err := tw.WriteHeader(hdr); err != nil {
-				return nil, err
-			}
-		}
-		hdr := &tar.Header{Name: f.Name, Mode: f.Mode, Size: int64(len(f.Data)), ModTime: time.Now(), Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(f.Data); err != nil {
-			return nil, err
-		}
-	}
-	return &buf, tw.Close()
-}
-
-// buildErrors reads the daemon's build progress stream to its end and
-// returns the first error it reports.
-func buildErrors(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var msg struct {
-			Error       string `json:"error"`
-			ErrorDetail *struct {
-				Message string `json:"message"`
-			} `json:"errorDetail"`
-		}
-		err := dec.Decode(&msg)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read build output: %w", err)
-		}
-		if msg.ErrorDetail != nil && msg.ErrorDetail.Message != "" {
-			return errors.New(msg.ErrorDetail.Message)
-		}
-		if msg.Error != "" {
-			return errors.New(msg.Error)
-		}
-	}
+	return id, nil
 }

@@ -20,6 +20,21 @@ import (
 // image: nothing is pulled.
 func BuildFrom(t testing.TB, c *docker.Client, ref string, dockerfile string, files map[string][]byte) string {
 	t.Helper()
+	id := buildBusybox(t, c, ref, dockerfile, files)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		if _, err := c.RemoveImage(ctx, id); err != nil && !errors.Is(err, docker.ErrNotFound) {
+			t.Errorf("remove image %s (%s): %v", ref, id, err)
+		}
+	})
+	return id
+}
+
+// buildBusybox builds dockerfile from a context of busybox and files, tagged ref
+// and labelled quell.test=1, and returns the image ID.
+func buildBusybox(t testing.TB, c *docker.Client, ref string, dockerfile string, files map[string][]byte) string {
+	t.Helper()
 	bin := Busybox(t)
 	dir := t.TempDir()
 	write := func(name string, data []byte, mode os.FileMode) {
@@ -51,13 +66,6 @@ func BuildFrom(t testing.TB, c *docker.Client, ref string, dockerfile string, fi
 	if err != nil {
 		t.Fatalf("build image %s: %v\n%s", ref, err, log.String())
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-		defer cancel()
-		if _, err := c.RemoveImage(ctx, id); err != nil && !errors.Is(err, docker.ErrNotFound) {
-			t.Errorf("remove image %s (%s): %v", ref, id, err)
-		}
-	})
 	return id
 }
 
