@@ -2,12 +2,18 @@
 // interpreter of a validated playbook.
 package workflows
 
+import "go.temporal.io/sdk/temporal"
+
 // Names shared by the workflows, the worker and the API.
 const (
-	// TaskQueue is where incident workflows and most activities run.
+	// TaskQueue is where incident workflows and most activities run,
+	// containment among them: on the workflow's own queue the isolation is
+	// handed to the worker in the answer to the workflow task that
+	// schedules it (eager activity dispatch), and PriorityContain puts it
+	// ahead of the queue's other tasks when it is not.
 	TaskQueue = "quell-incidents"
-	// ContainQueue runs containment alone, so that no backlog of slower
-	// work on the worker ever delays an isolation.
+	// ContainQueue is where earlier versions scheduled containment; workers
+	// still poll it for the isolations scheduled there before an upgrade.
 	ContainQueue = "quell-contain"
 	// HeavyQueue runs what loads the Docker daemon and the disk for long
 	// (filesystem exports, hashing, image builds); each worker bounds how
@@ -15,6 +21,9 @@ const (
 	HeavyQueue = "quell-heavy"
 	// IncidentWorkflow is the registered name of IncidentResponse.
 	IncidentWorkflow = "IncidentResponse"
+	// ActivityIsolate is the registered name of the containment activity,
+	// activities.Docker.IsolateContainer.
+	ActivityIsolate = "IsolateContainer"
 	// SignalAlerts carries the alerts that join an incident, as
 	// []incident.AlertRef, in the order quell took them; the alert that
 	// opened the incident is the first and is in the input in full.
@@ -28,11 +37,22 @@ const (
 	UpdateDecide = "decide"
 )
 
+// PriorityContain is the priority key of containment: the highest, so
+// that in a queue that backs up it is matched before anything else.
+const PriorityContain = 1
+
+// PriorityOf returns the priority of a step kind's activities among the
+// tasks of their queue: containment first, the default for the rest.
+func PriorityOf(kind string) temporal.Priority {
+	if kind == KindIsolate {
+		return temporal.Priority{PriorityKey: PriorityContain}
+	}
+	return temporal.Priority{}
+}
+
 // QueueOf returns the task queue of a step kind's activities.
 func QueueOf(kind string) string {
 	switch kind {
-	case KindIsolate:
-		return ContainQueue
 	case KindSnapshot, KindVerify, KindRebuild:
 		return HeavyQueue
 	}

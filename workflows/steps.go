@@ -107,6 +107,7 @@ func options(ctx workflow.Context, s playbooks.Step, heartbeat bool) workflow.Co
 func unitOptions(ctx workflow.Context, s playbooks.Step, heartbeat bool, unit string) workflow.Context {
 	ao := workflow.ActivityOptions{
 		TaskQueue:           QueueOf(s.Kind),
+		Priority:            PriorityOf(s.Kind),
 		StartToCloseTimeout: time.Duration(s.Timeout),
 		ActivityID:          s.ID,
 	}

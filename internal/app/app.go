@@ -162,11 +162,12 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client) *Worker {
 		InitialNumberOfPollers: 4, MaximumNumberOfPollers: 32,
 	})
 	first := []interceptor.WorkerInterceptor{&containFirst{gate: &containGate{}}}
-	main := worker.New(c, workflows.TaskQueue, worker.Options{WorkflowTaskPollerBehavior: burst, Interceptors: first})
-	main.RegisterWorkflowWithOptions(workflows.IncidentResponse, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
-	contain := worker.New(c, workflows.ContainQueue, worker.Options{
-		DisableWorkflowWorker: true, ActivityTaskPollerBehavior: burst, Interceptors: first,
+	main := worker.New(c, workflows.TaskQueue, worker.Options{
+		WorkflowTaskPollerBehavior: burst, ActivityTaskPollerBehavior: burst, Interceptors: first,
 	})
+	main.RegisterWorkflowWithOptions(workflows.IncidentResponse, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
+	// Isolations that earlier versions scheduled on a queue of their own.
+	contain := worker.New(c, workflows.ContainQueue, worker.Options{DisableWorkflowWorker: true, Interceptors: first})
 	heavy := worker.New(c, workflows.HeavyQueue, worker.Options{
 		DisableWorkflowWorker: true, MaxConcurrentActivityExecutionSize: cfg.Worker.HeavyActivities, Interceptors: first,
 	})

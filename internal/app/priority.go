@@ -113,8 +113,8 @@ func (g *containGate) notifyLocked() {
 	}
 }
 
-// containFirst is the worker interceptor that applies the gate by task
-// queue: the queue decides what waits for what.
+// containFirst is the worker interceptor that applies the gate: the
+// activity's type says what is containment, its queue what is heavy.
 type containFirst struct {
 	interceptor.WorkerInterceptorBase
 	gate *containGate
@@ -131,10 +131,10 @@ type containFirstActivity struct {
 
 func (a *containFirstActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	info := activity.GetInfo(ctx)
-	switch info.TaskQueue {
-	case workflows.ContainQueue:
+	switch {
+	case info.ActivityType.Name == workflows.ActivityIsolate:
 		defer a.gate.begin()()
-	case workflows.HeavyQueue:
+	case info.TaskQueue == workflows.HeavyQueue:
 		waited, err := a.gate.wait(ctx, func() {
 			activity.RecordHeartbeat(ctx, heavyWaiting{Waiting: "containment"})
 		})

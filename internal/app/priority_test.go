@@ -80,8 +80,8 @@ func TestGateWaitEndsWithItsContext(t *testing.T) {
 }
 
 // TestHeavyActivitiesStartAfterContainment runs the interceptor in a
-// worker: an activity on the heavy queue scheduled while a containment runs
-// starts only once it has ended and the quiet time has passed.
+// worker: an activity on the heavy queue scheduled while a containment
+// runs starts only once it has ended and the quiet time has passed.
 func TestHeavyActivitiesStartAfterContainment(t *testing.T) {
 	const quiet = 100 * time.Millisecond
 	var (
@@ -117,14 +117,16 @@ func TestHeavyActivitiesStartAfterContainment(t *testing.T) {
 		return nil
 	}
 	wf := func(ctx workflow.Context) error {
-		on := func(queue string) workflow.Context {
-			return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: queue, StartToCloseTimeout: time.Minute})
+		on := func(queue string, kind string) workflow.Context {
+			return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+				TaskQueue: queue, Priority: workflows.PriorityOf(kind), StartToCloseTimeout: time.Minute,
+			})
 		}
-		c := workflow.ExecuteActivity(on(workflows.ContainQueue), contain)
-		if err := workflow.ExecuteActivity(on(workflows.TaskQueue), containStarted).Get(ctx, nil); err != nil {
+		c := workflow.ExecuteActivity(on(workflows.TaskQueue, workflows.KindIsolate), workflows.ActivityIsolate)
+		if err := workflow.ExecuteActivity(on(workflows.TaskQueue, ""), containStarted).Get(ctx, nil); err != nil {
 			return err
 		}
-		if err := workflow.ExecuteActivity(on(workflows.HeavyQueue), heavy).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(on(workflows.HeavyQueue, workflows.KindSnapshot), heavy).Get(ctx, nil); err != nil {
 			return err
 		}
 		return c.Get(ctx, nil)
@@ -136,7 +138,7 @@ func TestHeavyActivitiesStartAfterContainment(t *testing.T) {
 		&containFirst{gate: &containGate{quiet: quiet}},
 	}})
 	env.RegisterWorkflow(wf)
-	env.RegisterActivity(contain)
+	env.RegisterActivityWithOptions(contain, activity.RegisterOptions{Name: workflows.ActivityIsolate})
 	env.RegisterActivity(containStarted)
 	env.RegisterActivity(heavy)
 	env.ExecuteWorkflow(wf)

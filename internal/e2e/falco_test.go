@@ -14,6 +14,7 @@ import (
 	"github.com/quell-ir/quell/internal/docker/dockertest"
 	"github.com/quell-ir/quell/internal/evidence"
 	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/workflows"
 )
 
 type opened struct {
@@ -112,6 +113,20 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 		t.Errorf("report:write left no file: %v", err)
 	}
 
+	// Containment was scheduled on the workflow's own queue, where the
+	// worker takes it with the workflow task, at the highest priority.
+	var scheduled bool
+	for _, e := range s.history(first.IncidentID) {
+		if a := e.GetActivityTaskScheduledEventAttributes(); a.GetActivityType().GetName() == workflows.ActivityIsolate {
+			scheduled = true
+			if q, p := a.GetTaskQueue().GetName(), a.GetPriority().GetPriorityKey(); q != workflows.TaskQueue || p != workflows.PriorityContain {
+				t.Errorf("containment scheduled on %q at priority %d, want %q at %d", q, p, workflows.TaskQueue, workflows.PriorityContain)
+			}
+		}
+	}
+	if !scheduled {
+		t.Error("no containment in the history")
+	}
 	s.recordHistory(first.IncidentID, "falco-contained")
 }
 

@@ -169,15 +169,9 @@ func hasStatus(status string) func(incident.Incident) bool {
 	return func(i incident.Incident) bool { return i.Status == status }
 }
 
-// recordHistory writes the incident's workflow history, as the Temporal CLI
-// exports it, to ../../workflows/testdata/<name>.json when
-// QUELL_RECORD_HISTORIES is set: the replay tests keep the workflow
-// deterministic against these.
-func (s *stack) recordHistory(id, name string) {
+// history returns the incident's workflow history.
+func (s *stack) history(id string) []*historypb.HistoryEvent {
 	s.t.Helper()
-	if os.Getenv("QUELL_RECORD_HISTORIES") == "" {
-		return
-	}
 	wfID, runID, _ := strings.Cut(id, ".")
 	iter := s.client.GetWorkflowHistory(s.t.Context(), wfID, runID, false, 0)
 	var events []*historypb.HistoryEvent
@@ -188,7 +182,19 @@ func (s *stack) recordHistory(id, name string) {
 		}
 		events = append(events, e)
 	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	return events
+}
+
+// recordHistory writes the incident's workflow history, as the Temporal CLI
+// exports it, to ../../workflows/testdata/<name>.json when
+// QUELL_RECORD_HISTORIES is set: the replay tests keep the workflow
+// deterministic against these.
+func (s *stack) recordHistory(id, name string) {
+	s.t.Helper()
+	if os.Getenv("QUELL_RECORD_HISTORIES") == "" {
+		return
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: s.history(id)})
 	if err != nil {
 		s.t.Fatal(err)
 	}
