@@ -190,6 +190,9 @@ func (b *bench) closeLab() error {
 	if err != nil {
 		b.logf("cleanup: %v", err)
 	}
+	if note := b.lab.LeakNote(); note != "" {
+		b.logf("cleanup: %s", note)
+	}
 	return err
 }
 

@@ -138,7 +138,12 @@ func Run(ctx context.Context, cfg Config) (failed int, err error) {
 	if r.lab, err = rig.NewLab(ctx, ""); err != nil {
 		return 0, err
 	}
-	defer func() { err = errors.Join(err, r.lab.Close()) }()
+	defer func() {
+		err = errors.Join(err, r.lab.Close())
+		if note := r.lab.LeakNote(); note != "" {
+			r.logf("cleanup: %s", note)
+		}
+	}()
 	defer r.stop()
 	if err := r.setup(ctx); err != nil {
 		return 0, err
