@@ -13,7 +13,8 @@ import (
 // change to IncidentResponse that would break running incidents fails here;
 // record new histories only for a deliberate, versioned change, keeping
 // the old ones: v1-* were recorded when each alert came in a signal of its
-// own and every activity ran on one task queue.
+// own and every activity ran on one task queue; v2-* when containment ran
+// on a queue of its own.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil || len(files) == 0 {
