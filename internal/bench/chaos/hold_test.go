@@ -7,31 +7,7 @@ import (
 )
 
 func TestTCPProxyHoldsWhatTheTargetSends(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					_, _ = c.Write(buf[:n])
-				}
-			}()
-		}
-	}()
-	g, err := StartTCPProxy(l.Addr().String())
+	g, err := StartTCPProxy(echo(t, "tcp", "127.0.0.1:0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,11 @@ import (
 )
 
 // echo serves a unix socket that echoes each line back.
-func echo(t *testing.T, path string) {
+// echo serves an echo server on the network address and returns where it
+// listens.
+func echo(t *testing.T, network, addr string) string {
 	t.Helper()
-	l, err := net.Listen("unix", path)
+	l, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +31,7 @@ func echo(t *testing.T, path string) {
 			}()
 		}
 	}()
+	return l.Addr().String()
 }
 
 func roundTrip(c net.Conn, line string) (string, error) {
@@ -42,7 +45,7 @@ func roundTrip(c net.Conn, line string) (string, error) {
 func TestProxyCutAndRestore(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "daemon.sock")
-	echo(t, target)
+	echo(t, "unix", target)
 	p, err := StartProxy(filepath.Join(dir, "proxy.sock"), target)
 	if err != nil {
 		t.Fatal(err)
