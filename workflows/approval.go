@@ -13,15 +13,6 @@ import (
 	"github.com/quell-ir/quell/playbooks"
 )
 
-// DecisionRequest is a responder's decision on an approval step, the
-// argument of UpdateDecide.
-type DecisionRequest struct {
-	Step     string `json:"step"`
-	Decision string `json:"decision"`
-	Approver string `json:"approver"`
-	Comment  string `json:"comment"`
-}
-
 // gate is the state of one approval step while it waits.
 type gate struct {
 	step      playbooks.Step
@@ -33,7 +24,7 @@ type gate struct {
 // validateDecision refuses a decision before it enters history: unknown
 // decision, a step not waiting, an approver not on the allow-list, one who
 // already approved, or one the two-person rule excludes.
-func (r *response) validateDecision(ctx workflow.Context, d DecisionRequest) error {
+func (r *response) validateDecision(ctx workflow.Context, d incident.DecisionRequest) error {
 	if d.Decision != incident.Approve && d.Decision != incident.Reject {
 		return temporal.NewApplicationError(
 			fmt.Sprintf("decision %q: want approve or reject", d.Decision), ErrTypeBadDecision)
@@ -59,7 +50,7 @@ func (r *response) validateDecision(ctx workflow.Context, d DecisionRequest) err
 }
 
 // decide records a validated decision; the waiting step picks it up.
-func (r *response) decide(ctx workflow.Context, d DecisionRequest) (incident.Decision, error) {
+func (r *response) decide(ctx workflow.Context, d incident.DecisionRequest) (incident.Decision, error) {
 	dec := incident.Decision{Step: d.Step, Decision: d.Decision, Approver: d.Approver, Comment: d.Comment, At: workflow.Now(ctx)}
 	g := r.gates[d.Step]
 	if d.Decision == incident.Approve {

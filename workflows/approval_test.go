@@ -48,11 +48,11 @@ func TestApprovalNeedsTwoOfThree(t *testing.T) {
 	f := newFixture(t)
 	f.isolates()
 	var refused []string
-	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
-	f.decide(2*time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, refusedAs(t, &refused))
-	f.decide(3*time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "bob"}, nil)
-	f.decide(4*time.Minute, DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "carol"}, nil)
-	f.decide(5*time.Minute, DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "alice"}, nil)
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
+	f.decide(2*time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, refusedAs(t, &refused))
+	f.decide(3*time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "bob"}, nil)
+	f.decide(4*time.Minute, incident.DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "carol"}, nil)
+	f.decide(5*time.Minute, incident.DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "alice"}, nil)
 	inc := f.run(playbook(t, gatedWith(t, "{approvers: [alice, bob, carol], required: 2}")))
 
 	check(t, "refused", strings.Join(refused, "; "), `approver "alice" already approved step "approve"`)
@@ -64,9 +64,9 @@ func TestTwoPersonRule(t *testing.T) {
 	f := newFixture(t)
 	f.isolates()
 	var refused []string
-	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
-	f.decide(2*time.Minute, DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "alice"}, refusedAs(t, &refused))
-	f.decide(3*time.Minute, DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "bob"}, nil)
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
+	f.decide(2*time.Minute, incident.DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "alice"}, refusedAs(t, &refused))
+	f.decide(3*time.Minute, incident.DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "bob"}, nil)
 	inc := f.run(playbook(t, gatedWith(t, "{approvers: [alice, bob], two_person: true}")))
 
 	check(t, "refused", strings.Join(refused, "; "), `approver "alice" approved the previous gate: the two-person rule needs someone else`)
@@ -94,8 +94,8 @@ func TestApprovalRemindsEscalatesThenDefaults(t *testing.T) {
 			f := newFixture(t)
 			f.isolates()
 			if tc.decide {
-				f.decide(10*time.Hour, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
-				f.decide(15*time.Hour, DecisionRequest{Step: "second", Decision: incident.Reject, Approver: "alice"}, nil)
+				f.decide(10*time.Hour, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
+				f.decide(15*time.Hour, incident.DecisionRequest{Step: "second", Decision: incident.Reject, Approver: "alice"}, nil)
 			}
 			inc := f.run(playbook(t, gatedWith(t, "{approvers: [alice], remind_after: 30m, escalate_after: 1h, escalate_to: [S0SECOPS], on_timeout: "+tc.onTimeout+"}")))
 			check(t, "steps", statuses(inc), tc.steps)

@@ -187,7 +187,7 @@ func (f *fixture) run(pb playbooks.Playbook) incident.Incident {
 }
 
 // decide sends a decision after delay; the validator's refusal, if any, is passed to refused.
-func (f *fixture) decide(delay time.Duration, d DecisionRequest, refused func(error)) {
+func (f *fixture) decide(delay time.Duration, d incident.DecisionRequest, refused func(error)) {
 	f.env.RegisterDelayedCallback(func() {
 		f.env.UpdateWorkflow(UpdateDecide, "", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) {
@@ -229,7 +229,7 @@ func TestIncidentSucceeds(t *testing.T) {
 	f.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		queues[info.ActivityType.Name] = info.TaskQueue
 	})
-	f.decide(time.Minute, DecisionRequest{Step: "approve-recovery", Decision: incident.Approve, Approver: "carol"}, nil)
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve-recovery", Decision: incident.Approve, Approver: "carol"}, nil)
 	inc := f.run(library(t))
 
 	for act, want := range map[string]string{
@@ -319,7 +319,7 @@ func TestApprovalApproved(t *testing.T) {
 	f.snapshots()
 	f.verifies().Once()
 	f.reports()
-	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice", Comment: "go"}, nil)
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice", Comment: "go"}, nil)
 	inc := f.run(gatedPlaybook(t, "stop"))
 
 	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded approve=succeeded verify=succeeded report=succeeded")
@@ -335,7 +335,7 @@ func TestApprovalRejectedKeepsContainment(t *testing.T) {
 	f.isolates()
 	f.snapshots()
 	f.reports().Once()
-	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Reject, Approver: "bob", Comment: "wait for forensics"}, nil)
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Reject, Approver: "bob", Comment: "wait for forensics"}, nil)
 	inc := f.run(gatedPlaybook(t, "stop"))
 
 	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded approve=failed verify=skipped report=succeeded")
@@ -354,7 +354,7 @@ func TestApprovalRejectedReleases(t *testing.T) {
 	f.env.OnActivity(dockerActs.UndoIsolation, mock.Anything, mock.Anything).Run(func(args mock.Arguments) {
 		undone = args.Get(1).(activities.UndoIsolationInput)
 	}).Return(activities.UndoIsolationResult{Reconnected: []string{"app"}, Unpaused: true}, nil).Once()
-	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Reject, Approver: "alice", Comment: "false positive"}, nil)
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Reject, Approver: "alice", Comment: "false positive"}, nil)
 	inc := f.run(gatedPlaybook(t, "release"))
 
 	check(t, "resolution", inc.Resolution, "rejected by alice: false positive; containment released")
@@ -377,11 +377,11 @@ func TestApprovalRefusesUnknownApprover(t *testing.T) {
 		}
 		refusals = append(refusals, app.Type()+": "+app.Message())
 	}
-	f.decide(time.Second, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "carol"}, refuse)
-	f.decide(2*time.Second, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "mallory"}, refuse)
-	f.decide(3*time.Second, DecisionRequest{Step: "verify", Decision: incident.Approve, Approver: "alice"}, refuse)
-	f.decide(4*time.Second, DecisionRequest{Step: "approve", Decision: "maybe", Approver: "alice"}, refuse)
-	f.decide(5*time.Second, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "bob"}, nil)
+	f.decide(time.Second, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "carol"}, refuse)
+	f.decide(2*time.Second, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "mallory"}, refuse)
+	f.decide(3*time.Second, incident.DecisionRequest{Step: "verify", Decision: incident.Approve, Approver: "alice"}, refuse)
+	f.decide(4*time.Second, incident.DecisionRequest{Step: "approve", Decision: "maybe", Approver: "alice"}, refuse)
+	f.decide(5*time.Second, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "bob"}, nil)
 	inc := f.run(gatedPlaybook(t, "stop"))
 
 	want := []string{
@@ -409,8 +409,8 @@ steps:
 `)
 	f := newFixture(t)
 	f.isolates()
-	f.decide(time.Second, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, func(error) {})
-	f.decide(2*time.Second, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "carol"}, nil)
+	f.decide(time.Second, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, func(error) {})
+	f.decide(2*time.Second, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "carol"}, nil)
 	inc := f.run(pb)
 	check(t, "summary", inc.Steps[1].Summary, "approved by carol")
 }
@@ -434,8 +434,8 @@ func TestDecisionOnStepNotWaiting(t *testing.T) {
 	f.verifies()
 	f.reports()
 	var got string
-	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
-	f.decide(2*time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "bob"}, func(err error) {
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
+	f.decide(2*time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "bob"}, func(err error) {
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) {
 			got = app.Type()
@@ -497,7 +497,7 @@ func TestStatusQueryWhileAwaitingApproval(t *testing.T) {
 		check(t, "status while waiting", inc.Status, incident.StatusAwaitingApproval)
 		check(t, "steps while waiting", statuses(inc), "contain=succeeded preserve=succeeded approve=awaiting_approval verify=pending report=pending")
 	}, 30*time.Second)
-	f.decide(time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
 	f.run(gatedPlaybook(t, "stop"))
 }
 
@@ -508,7 +508,7 @@ func TestLibraryRejectedKeepsContainmentDeletesNothing(t *testing.T) {
 	f.verifies()
 	f.recovers()
 	f.reports().Once()
-	f.decide(time.Minute, DecisionRequest{Step: "approve-recovery", Decision: incident.Reject, Approver: "carol", Comment: "keep for forensics"}, nil)
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve-recovery", Decision: incident.Reject, Approver: "carol", Comment: "keep for forensics"}, nil)
 	inc := f.run(library(t))
 
 	check(t, "steps", statuses(inc), "contain=succeeded preserve=succeeded verify=succeeded find-siblings=succeeded approve-recovery=failed "+
@@ -543,7 +543,7 @@ func TestOneUnitFailingDoesNotHideTheOthers(t *testing.T) {
 			return activities.ReplaceResult{Quarantined: "victim-quarantined", Replacement: incident.Replacement{ContainerID: "new", ImageID: in.ImageID}}, nil
 		})
 	f.reports()
-	f.decide(time.Minute, DecisionRequest{Step: "approve-recovery", Decision: incident.Approve, Approver: "carol"}, nil)
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve-recovery", Decision: incident.Approve, Approver: "carol"}, nil)
 	inc := f.run(library(t))
 
 	check(t, "replace step", inc.Steps[6].Status+": "+inc.Steps[6].Error, "failed: 1 unit(s) failed: sibling (1 succeeded)")

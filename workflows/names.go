@@ -33,7 +33,7 @@ const (
 	SignalAlert = "alert"
 	// QueryStatus returns the incident's state (incident.Incident).
 	QueryStatus = "status"
-	// UpdateDecide takes a decision (DecisionRequest) on an approval step.
+	// UpdateDecide takes a decision (incident.DecisionRequest) on an approval step.
 	UpdateDecide = "decide"
 )
 

@@ -62,7 +62,7 @@ func TestSlackDownNeverDelaysContainment(t *testing.T) {
 			shown = append(shown, in.Decision)
 			return activities.MessageResult{}, nil
 		})
-	f.decide(10*time.Minute, DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
+	f.decide(10*time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
 	a := testAlert()
 	f.alerts(0, a)
 	start = f.env.Now()

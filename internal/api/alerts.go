@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/quell-ir/quell/internal/alert"
-	"github.com/quell-ir/quell/playbooks"
+	"github.com/quell-ir/quell/internal/incident"
 )
 
 // parser turns a detector's payload into an alert.
@@ -39,13 +39,12 @@ func (s *Server) takeAlert(w http.ResponseWriter, r *http.Request, source string
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	pb, ok := playbooks.Select(s.opts.Playbooks, a)
-	if !ok {
+	opened, err := s.opts.Incidents.Open(r.Context(), a)
+	if errors.Is(err, incident.ErrUnmatched) {
 		s.metrics.alert(source, "unmatched")
 		writeJSON(w, http.StatusOK, map[string]bool{"matched": false})
 		return
 	}
-	opened, err := s.opts.Incidents.Open(r.Context(), a, pb)
 	if err != nil {
 		s.metrics.alert(source, "error")
 		s.log.Error("open incident", "rule", a.Rule, "digest", a.Digest, "err", err)

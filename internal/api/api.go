@@ -18,7 +18,6 @@ import (
 	"github.com/quell-ir/quell/internal/alert"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/internal/intake"
-	"github.com/quell-ir/quell/playbooks"
 )
 
 // MaxAlertBytes is the largest alert body accepted.
@@ -26,58 +25,25 @@ const MaxAlertBytes = 1 << 20
 
 // Incidents is what the API needs of the incident workflows.
 type Incidents interface {
-	// Open starts the incident for the alert's unit with the playbook, or
-	// joins the open one, once the alert is durably recorded.
-	Open(ctx context.Context, a alert.Alert, pb playbooks.Playbook) (Opened, error)
-	// Get returns an incident's state; wraps ErrNotFound.
+	// Open picks the playbook that matches the alert and starts the
+	// incident for the alert's unit, or joins the open one, once the alert
+	// is durably recorded; wraps incident.ErrUnmatched when no playbook
+	// matches.
+	Open(ctx context.Context, a alert.Alert) (incident.Opened, error)
+	// Get returns an incident's state; wraps incident.ErrNotFound.
 	Get(ctx context.Context, id string) (incident.Incident, error)
 	// List returns the incidents, newest first.
-	List(ctx context.Context) ([]Summary, error)
-	// Decide takes a decision on an approval step; wraps ErrNotFound,
-	// ErrForbidden, ErrNotWaiting or ErrBadRequest.
-	Decide(ctx context.Context, id string, d Decision) (incident.Decision, error)
+	List(ctx context.Context) ([]incident.Summary, error)
+	// Decide takes a decision on an approval step; wraps
+	// incident.ErrNotFound, ErrForbidden, ErrNotWaiting or ErrBadRequest.
+	Decide(ctx context.Context, id string, d incident.DecisionRequest) (incident.Decision, error)
 	// Health reports whether the incidents can be reached.
 	Health(ctx context.Context) error
-}
-
-// Errors an Incidents implementation wraps, mapped to HTTP statuses.
-var (
-	ErrNotFound   = errors.New("not found")
-	ErrForbidden  = errors.New("forbidden")
-	ErrNotWaiting = errors.New("not waiting")
-	ErrBadRequest = errors.New("bad request")
-)
-
-// Opened is the answer to an alert that started or joined an incident.
-type Opened struct {
-	IncidentID   string `json:"incident_id"`
-	Deduplicated bool   `json:"deduplicated"`
-}
-
-// Summary is one incident in a list.
-type Summary struct {
-	ID       string       `json:"id"`
-	Status   string       `json:"status"`
-	Playbook string       `json:"playbook"`
-	Target   alert.Target `json:"target"`
-	OpenedAt time.Time    `json:"opened_at"`
-	ClosedAt *time.Time   `json:"closed_at,omitempty"`
-}
-
-// Decision is the body of POST /v1/incidents/{id}/decisions.
-type Decision struct {
-	Step     string `json:"step"`
-	Decision string `json:"decision"`
-	Approver string `json:"approver"`
-	Comment  string `json:"comment"`
-	// RequestID makes a retried request decide once; optional.
-	RequestID string `json:"request_id,omitempty"`
 }
 
 // Options configure a Server.
 type Options struct {
 	Incidents Incidents
-	Playbooks []playbooks.Playbook
 	// Token, when set, is required as a bearer token on every /v1/ request
 	// but Slack's, which Slack signs instead.
 	Token    string
@@ -168,13 +134,13 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 // statusOf maps an Incidents error to an HTTP status.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, incident.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, ErrForbidden):
+	case errors.Is(err, incident.ErrForbidden):
 		return http.StatusForbidden
-	case errors.Is(err, ErrNotWaiting):
+	case errors.Is(err, incident.ErrNotWaiting):
 		return http.StatusConflict
-	case errors.Is(err, ErrBadRequest):
+	case errors.Is(err, incident.ErrBadRequest):
 		return http.StatusBadRequest
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

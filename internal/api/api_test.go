@@ -18,39 +18,42 @@ import (
 
 // fakeIncidents is an Incidents whose behaviour each test sets.
 type fakeIncidents struct {
-	OpenFn   func(context.Context, alert.Alert, playbooks.Playbook) (Opened, error)
+	OpenFn   func(context.Context, alert.Alert) (incident.Opened, error)
 	GetFn    func(context.Context, string) (incident.Incident, error)
-	ListFn   func(context.Context) ([]Summary, error)
-	DecideFn func(context.Context, string, Decision) (incident.Decision, error)
+	ListFn   func(context.Context) ([]incident.Summary, error)
+	DecideFn func(context.Context, string, incident.DecisionRequest) (incident.Decision, error)
 	HealthFn func(context.Context) error
 	opened   []alert.Alert
 }
 
 var _ Incidents = (*fakeIncidents)(nil)
 
-func (f *fakeIncidents) Open(ctx context.Context, a alert.Alert, pb playbooks.Playbook) (Opened, error) {
+func (f *fakeIncidents) Open(ctx context.Context, a alert.Alert) (incident.Opened, error) {
+	if _, ok := playbooks.Select(anyFalco, a); !ok {
+		return incident.Opened{}, incident.ErrUnmatched
+	}
 	f.opened = append(f.opened, a)
 	if f.OpenFn == nil {
-		return Opened{IncidentID: "docker-h-abc.run", Deduplicated: len(f.opened) > 1}, nil
+		return incident.Opened{IncidentID: "docker-h-abc.run", Deduplicated: len(f.opened) > 1}, nil
 	}
-	return f.OpenFn(ctx, a, pb)
+	return f.OpenFn(ctx, a)
 }
 
 func (f *fakeIncidents) Get(ctx context.Context, id string) (incident.Incident, error) {
 	if f.GetFn == nil {
-		return incident.Incident{}, fmt.Errorf("incident %s: %w", id, ErrNotFound)
+		return incident.Incident{}, fmt.Errorf("incident %s: %w", id, incident.ErrNotFound)
 	}
 	return f.GetFn(ctx, id)
 }
 
-func (f *fakeIncidents) List(ctx context.Context) ([]Summary, error) {
+func (f *fakeIncidents) List(ctx context.Context) ([]incident.Summary, error) {
 	if f.ListFn == nil {
 		return nil, nil
 	}
 	return f.ListFn(ctx)
 }
 
-func (f *fakeIncidents) Decide(ctx context.Context, id string, d Decision) (incident.Decision, error) {
+func (f *fakeIncidents) Decide(ctx context.Context, id string, d incident.DecisionRequest) (incident.Decision, error) {
 	return f.DecideFn(ctx, id, d)
 }
 
@@ -68,7 +71,7 @@ const alertBody = `{"rule":"Terminal shell in container","priority":"Critical","
 
 func serve(t *testing.T, f *fakeIncidents, token string) *httptest.Server {
 	t.Helper()
-	s := New(Options{Incidents: f, Playbooks: anyFalco, Token: token})
+	s := New(Options{Incidents: f, Token: token})
 	s.now = func() time.Time { return time.Date(2026, 11, 23, 1, 0, 1, 0, time.UTC) }
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
@@ -120,8 +123,8 @@ func TestAlertAnswers(t *testing.T) {
 }
 
 func TestAlertNotAcknowledgedWhenTemporalFails(t *testing.T) {
-	f := &fakeIncidents{OpenFn: func(context.Context, alert.Alert, playbooks.Playbook) (Opened, error) {
-		return Opened{}, errors.New("temporal: connection refused")
+	f := &fakeIncidents{OpenFn: func(context.Context, alert.Alert) (incident.Opened, error) {
+		return incident.Opened{}, errors.New("temporal: connection refused")
 	}}
 	code, body := call(t, serve(t, f, ""), "POST", "/v1/alerts/falco", "", alertBody)
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "connection refused") {
@@ -157,13 +160,13 @@ func TestDecisionStatuses(t *testing.T) {
 		code int
 	}{
 		{nil, 200},
-		{fmt.Errorf(`approver "m": %w`, ErrForbidden), 403},
-		{fmt.Errorf(`step "x" is not waiting: %w`, ErrNotWaiting), 409},
-		{fmt.Errorf("incident x: %w", ErrNotFound), 404},
-		{fmt.Errorf(`decision "maybe": %w`, ErrBadRequest), 400},
+		{fmt.Errorf(`approver "m": %w`, incident.ErrForbidden), 403},
+		{fmt.Errorf(`step "x" is not waiting: %w`, incident.ErrNotWaiting), 409},
+		{fmt.Errorf("incident x: %w", incident.ErrNotFound), 404},
+		{fmt.Errorf(`decision "maybe": %w`, incident.ErrBadRequest), 400},
 	}
 	for _, tc := range cases {
-		f := &fakeIncidents{DecideFn: func(_ context.Context, id string, d Decision) (incident.Decision, error) {
+		f := &fakeIncidents{DecideFn: func(_ context.Context, id string, d incident.DecisionRequest) (incident.Decision, error) {
 			return incident.Decision{Step: d.Step, Decision: d.Decision, Approver: d.Approver}, tc.err
 		}}
 		code, body := call(t, serve(t, f, ""), "POST", "/v1/incidents/i.r/decisions", "",

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/internal/report"
 )
 
@@ -16,7 +17,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if list == nil {
-		list = []Summary{}
+		list = []incident.Summary{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
 }
@@ -31,7 +32,7 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postDecision(w http.ResponseWriter, r *http.Request) {
-	var d Decision
+	var d incident.DecisionRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {

@@ -29,7 +29,7 @@ import (
 	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/docker"
 	"github.com/quell-ir/quell/internal/evidence"
-	"github.com/quell-ir/quell/internal/incidents"
+	"github.com/quell-ir/quell/internal/workflowclient"
 	"github.com/quell-ir/quell/playbooks"
 	"github.com/quell-ir/quell/workflows"
 )
@@ -214,17 +214,17 @@ func trustedSources(images []config.ImageSource) []activities.TrustedSource {
 }
 
 // Incidents reaches the incident workflows as the config says.
-func Incidents(c client.Client, cfg config.Config) *incidents.Service {
-	return &incidents.Service{Client: c, Namespace: cfg.Temporal.Namespace, Approvers: cfg.Approvals.Approvers,
-		DedupWindow: cfg.Incidents.DedupWindow, Notify: slackConfig(cfg).Enabled()}
+func Incidents(c client.Client, cfg config.Config, pbs []playbooks.Playbook) *workflowclient.Service {
+	return &workflowclient.Service{Client: c, Namespace: cfg.Temporal.Namespace, Approvers: cfg.Approvals.Approvers,
+		DedupWindow: cfg.Incidents.DedupWindow, Notify: slackConfig(cfg).Enabled(), Playbooks: pbs}
 }
 
 // NewAPI builds the HTTP API over the incident workflows.
 func NewAPI(c client.Client, cfg config.Config, pbs []playbooks.Playbook, log *slog.Logger) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	svc := Incidents(c, cfg)
-	opts := api.Options{Incidents: svc, Playbooks: pbs, Token: cfg.API.Token, Logger: log, Registry: reg}
+	svc := Incidents(c, cfg, pbs)
+	opts := api.Options{Incidents: svc, Token: cfg.API.Token, Logger: log, Registry: reg}
 	if h := slackHandler(cfg, svc, log); h != nil {
 		opts.Slack = h
 	}

@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/quell-ir/quell/internal/config"
-	"github.com/quell-ir/quell/internal/incidents"
 	"github.com/quell-ir/quell/internal/slack"
+	"github.com/quell-ir/quell/internal/workflowclient"
 	"github.com/quell-ir/quell/playbooks"
 	"github.com/quell-ir/quell/workflows"
 )
@@ -33,7 +33,7 @@ func notifier(cfg config.Config) *slack.Notifier {
 	ui := strings.TrimSuffix(cfg.UIURL, "/")
 	return slack.NewNotifier(slackConfig(cfg), func(id string) slack.Links {
 		l := slack.Links{Report: base + "/v1/incidents/" + id + "/report"}
-		if wf, run, err := incidents.ParseID(id); err == nil && ui != "" {
+		if wf, run, err := workflowclient.ParseID(id); err == nil && ui != "" {
 			l.Temporal = fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", ui, cfg.Temporal.Namespace, wf, run)
 		}
 		return l
@@ -42,22 +42,22 @@ func notifier(cfg config.Config) *slack.Notifier {
 
 // slackHandler takes Slack's interaction requests, when a signing secret is
 // configured.
-func slackHandler(cfg config.Config, svc *incidents.Service, log *slog.Logger) http.Handler {
+func slackHandler(cfg config.Config, svc *workflowclient.Service, log *slog.Logger) http.Handler {
 	if cfg.Slack.SigningSecret == "" {
 		return nil
 	}
 	return &slack.Interactions{
-		Secret: cfg.Slack.SigningSecret, Decider: incidents.SlackDecider{Service: svc}, Notifier: notifier(cfg), Log: log,
+		Secret: cfg.Slack.SigningSecret, Decider: workflowclient.SlackDecider{Service: svc}, Notifier: notifier(cfg), Log: log,
 	}
 }
 
 // RunSlackSocketMode takes Slack's button clicks over Socket Mode (no public
 // endpoint) until ctx ends, when an app token is configured.
-func RunSlackSocketMode(ctx context.Context, cfg config.Config, svc *incidents.Service, log *slog.Logger) error {
+func RunSlackSocketMode(ctx context.Context, cfg config.Config, svc *workflowclient.Service, log *slog.Logger) error {
 	if cfg.Slack.AppToken == "" {
 		return nil
 	}
-	return slack.RunSocketMode(ctx, slackConfig(cfg), incidents.SlackDecider{Service: svc}, notifier(cfg), log)
+	return slack.RunSocketMode(ctx, slackConfig(cfg), workflowclient.SlackDecider{Service: svc}, notifier(cfg), log)
 }
 
 // ServeAPI serves the HTTP API on l, and Slack's Socket Mode when
@@ -66,7 +66,7 @@ func ServeAPI(ctx context.Context, l net.Listener, c client.Client, cfg config.C
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		if err := RunSlackSocketMode(ctx, cfg, Incidents(c, cfg), log); err != nil && ctx.Err() == nil {
+		if err := RunSlackSocketMode(ctx, cfg, Incidents(c, cfg, pbs), log); err != nil && ctx.Err() == nil {
 			log.Error("slack socket mode stopped", "err", err)
 		}
 	}()

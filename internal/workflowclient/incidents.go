@@ -1,6 +1,7 @@
-// Package incidents reaches the incident workflows through a Temporal
-// client: it is the API's Incidents.
-package incidents
+// Package workflowclient is the Temporal client side of incidents: it
+// starts incident workflows from alerts, reads them and steers them, for the
+// HTTP API and Slack.
+package workflowclient
 
 import (
 	"context"
@@ -21,7 +22,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/quell-ir/quell/internal/alert"
-	"github.com/quell-ir/quell/internal/api"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/playbooks"
 	"github.com/quell-ir/quell/workflows"
@@ -37,24 +37,30 @@ type Service struct {
 	DedupWindow time.Duration
 	// Notify tells responders in Slack as incidents run.
 	Notify bool
+	// Playbooks are the validated playbooks alerts are matched against.
+	Playbooks []playbooks.Playbook
 
 	intake batcher[queued]
 }
 
-var _ api.Incidents = (*Service)(nil)
-
-// Open signals the alert to the open incident of its unit, or starts one
-// (signal-with-start on the unit's workflow ID). Temporal has recorded the
-// alert when it returns. Alerts about one unit that arrive together are
-// recorded together, in one signal (see batcher).
-func (s *Service) Open(ctx context.Context, a alert.Alert, pb playbooks.Playbook) (api.Opened, error) {
+// Open picks the first playbook that matches the alert and signals the
+// alert to the open incident of its unit, or starts one (signal-with-start
+// on the unit's workflow ID); it wraps incident.ErrUnmatched when no
+// playbook matches. Temporal has recorded the alert when it returns. Alerts
+// about one unit that arrive together are recorded together, in one signal
+// (see batcher).
+func (s *Service) Open(ctx context.Context, a alert.Alert) (incident.Opened, error) {
+	pb, ok := playbooks.Select(s.Playbooks, a)
+	if !ok {
+		return incident.Opened{}, fmt.Errorf("alert %s (rule %q): %w", a.Digest, a.Rule, incident.ErrUnmatched)
+	}
 	wfID := WorkflowID(a)
 	ref := incident.RefOf(a)
 	opened, err := s.intake.add(ctx, wfID, queued{alert: a, playbook: pb, ref: ref}, refSize(ref), s.signalWithStart)
 	if err != nil {
-		return api.Opened{}, err
+		return incident.Opened{}, err
 	}
-	return api.Opened{IncidentID: wfID + "." + opened.runID, Deduplicated: !opened.started}, nil
+	return incident.Opened{IncidentID: wfID + "." + opened.runID, Deduplicated: !opened.started}, nil
 }
 
 // queued is an alert waiting for its unit's next signal.
@@ -125,7 +131,7 @@ func WorkflowID(a alert.Alert) string {
 func ParseID(id string) (workflowID, runID string, err error) {
 	i := strings.LastIndexByte(id, '.')
 	if i <= 0 || i == len(id)-1 {
-		return "", "", fmt.Errorf("incident %q: %w", id, api.ErrNotFound)
+		return "", "", fmt.Errorf("incident %q: %w", id, incident.ErrNotFound)
 	}
 	return id[:i], id[i+1:], nil
 }
@@ -158,7 +164,7 @@ func (s *Service) Get(ctx context.Context, id string) (incident.Incident, error)
 }
 
 // Decide sends the decision as an update and waits for its outcome.
-func (s *Service) Decide(ctx context.Context, id string, d api.Decision) (incident.Decision, error) {
+func (s *Service) Decide(ctx context.Context, id string, d incident.DecisionRequest) (incident.Decision, error) {
 	wfID, runID, err := ParseID(id)
 	if err != nil {
 		return incident.Decision{}, err
@@ -168,7 +174,7 @@ func (s *Service) Decide(ctx context.Context, id string, d api.Decision) (incide
 		RunID:        runID,
 		UpdateID:     d.RequestID,
 		UpdateName:   workflows.UpdateDecide,
-		Args:         []any{workflows.DecisionRequest{Step: d.Step, Decision: d.Decision, Approver: d.Approver, Comment: d.Comment}},
+		Args:         []any{incident.DecisionRequest{Step: d.Step, Decision: d.Decision, Approver: d.Approver, Comment: d.Comment}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	var got incident.Decision
@@ -194,20 +200,20 @@ func decisionErr(id string, err error) error {
 	if errors.As(err, &app) {
 		switch app.Type() {
 		case workflows.ErrTypeNotApprover:
-			return fmt.Errorf("%s: %w", app.Message(), api.ErrForbidden)
+			return fmt.Errorf("%s: %w", app.Message(), incident.ErrForbidden)
 		case workflows.ErrTypeNotWaiting:
-			return fmt.Errorf("%s: %w", app.Message(), api.ErrNotWaiting)
+			return fmt.Errorf("%s: %w", app.Message(), incident.ErrNotWaiting)
 		case workflows.ErrTypeBadDecision:
-			return fmt.Errorf("%s: %w", app.Message(), api.ErrBadRequest)
+			return fmt.Errorf("%s: %w", app.Message(), incident.ErrBadRequest)
 		}
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		// An update to a closed workflow: nothing waits any more.
 		if strings.Contains(notFound.Error(), "completed") {
-			return fmt.Errorf("incident %s has closed: %w", id, api.ErrNotWaiting)
+			return fmt.Errorf("incident %s has closed: %w", id, incident.ErrNotWaiting)
 		}
-		return fmt.Errorf("incident %s: %w", id, api.ErrNotFound)
+		return fmt.Errorf("incident %s: %w", id, incident.ErrNotFound)
 	}
 	return fmt.Errorf("decide on incident %s: %w", id, err)
 }
@@ -216,7 +222,7 @@ func lookupErr(id string, err error) error {
 	var notFound *serviceerror.NotFound
 	var invalid *serviceerror.InvalidArgument
 	if errors.As(err, &notFound) || errors.As(err, &invalid) {
-		return fmt.Errorf("incident %s: %w", id, api.ErrNotFound)
+		return fmt.Errorf("incident %s: %w", id, incident.ErrNotFound)
 	}
 	return fmt.Errorf("incident %s: %w", id, err)
 }

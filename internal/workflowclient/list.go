@@ -1,4 +1,4 @@
-package incidents
+package workflowclient
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/quell-ir/quell/internal/api"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/workflows"
 )
@@ -27,8 +26,8 @@ const maxList = 500
 
 // List returns the incidents, newest first, from Temporal's visibility
 // store; statuses come from the memo the workflow keeps.
-func (s *Service) List(ctx context.Context) ([]api.Summary, error) {
-	var out []api.Summary
+func (s *Service) List(ctx context.Context) ([]incident.Summary, error) {
+	var out []incident.Summary
 	var token []byte
 	for len(out) < maxList {
 		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
@@ -50,9 +49,9 @@ func (s *Service) List(ctx context.Context) ([]api.Summary, error) {
 	return out, nil
 }
 
-func summarize(e *workflowpb.WorkflowExecutionInfo) api.Summary {
+func summarize(e *workflowpb.WorkflowExecutionInfo) incident.Summary {
 	dc := converter.GetDefaultDataConverter()
-	sum := api.Summary{
+	sum := incident.Summary{
 		ID:       e.GetExecution().GetWorkflowId() + "." + e.GetExecution().GetRunId(),
 		OpenedAt: e.GetStartTime().AsTime(),
 	}

@@ -1,9 +1,9 @@
-package incidents
+package workflowclient
 
 import (
 	"context"
 
-	"github.com/quell-ir/quell/internal/api"
+	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/internal/slack"
 )
 
@@ -18,7 +18,7 @@ var _ slack.Decider = SlackDecider{}
 
 // Decide turns a click into a decision by the clicking Slack user.
 func (d SlackDecider) Decide(ctx context.Context, c slack.Click) error {
-	_, err := d.Service.Decide(ctx, c.IncidentID, api.Decision{
+	_, err := d.Service.Decide(ctx, c.IncidentID, incident.DecisionRequest{
 		Step: c.Step, Decision: c.Decision, Approver: c.User, RequestID: c.ActionID,
 	})
 	return err

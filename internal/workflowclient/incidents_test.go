@@ -1,11 +1,11 @@
-package incidents
+package workflowclient
 
 import (
 	"errors"
 	"testing"
 
 	"github.com/quell-ir/quell/internal/alert"
-	"github.com/quell-ir/quell/internal/api"
+	"github.com/quell-ir/quell/internal/incident"
 )
 
 func TestWorkflowID(t *testing.T) {
@@ -25,7 +25,7 @@ func TestParseID(t *testing.T) {
 		t.Errorf("ParseID = %q %q %v", wf, run, err)
 	}
 	for _, bad := range []string{"", "nodot", ".run", "wf."} {
-		if _, _, err := ParseID(bad); !errors.Is(err, api.ErrNotFound) {
+		if _, _, err := ParseID(bad); !errors.Is(err, incident.ErrNotFound) {
 			t.Errorf("ParseID(%q) error = %v, want not found", bad, err)
 		}
 	}
