@@ -30,6 +30,9 @@ type Config struct {
 	Approvals Approvals `yaml:"approvals"`
 	// API configures the HTTP API.
 	API API `yaml:"api"`
+	// Auth says who may use the API: principals, OIDC, the alert sources'
+	// own credentials, and /metrics.
+	Auth Auth `yaml:"auth"`
 	// Playbooks is a directory of playbooks; empty means the built-in library.
 	Playbooks string `yaml:"playbooks"`
 	// Incidents configures incident handling.
@@ -125,8 +128,9 @@ type Approvals struct {
 
 // API configures the HTTP API.
 type API struct {
-	// Token, when set, is required as a bearer token on every /v1/ request.
-	// Prefer QUELL_API_TOKEN or token_file: it is a secret.
+	// Token is the single API token of earlier versions: it stands for an
+	// admin named "admin", and must be at least 32 bytes. Prefer
+	// QUELL_API_TOKEN or token_file: it is a secret.
 	Token string `yaml:"token"`
 	// TokenFile holds the token.
 	TokenFile string `yaml:"token_file"`
@@ -164,8 +168,12 @@ func Load(path string) (Config, error) {
 	return cfg, cfg.Validate()
 }
 
-// applyEnv reads QUELL_API_TOKEN and the token file.
+// applyEnv reads the secrets: QUELL_API_TOKEN and the token file, Slack's,
+// and the alert sources' signing secrets.
 func (c *Config) applyEnv(getenv func(string) string) error {
+	if err := c.applyAuthEnv(getenv); err != nil {
+		return err
+	}
 	for env, dst := range map[string]*string{
 		"QUELL_SLACK_BOT_TOKEN": &c.Slack.BotToken, "QUELL_SLACK_APP_TOKEN": &c.Slack.AppToken,
 		"QUELL_SLACK_SIGNING_SECRET": &c.Slack.SigningSecret, "QUELL_SLACK_CHANNEL": &c.Slack.Channel,
@@ -222,6 +230,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("worker.heavy_activities: at least 1"))
 	}
 	errs = append(errs, c.validateImages()...)
+	errs = append(errs, c.validateAuth()...)
 	if sl := c.Slack; sl.BotToken != "" && sl.Channel == "" {
 		errs = append(errs, errors.New("slack: bot_token set but no channel"))
 	}

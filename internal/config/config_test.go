@@ -52,7 +52,7 @@ func TestLoadRefusesUnknownKeysWithLine(t *testing.T) {
 
 func TestTokenFromEnvAndFile(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokenFile, []byte("s3cret-from-a-file-of-32-bytes-or-more\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("QUELL_API_TOKEN", "")
@@ -61,12 +61,12 @@ func TestTokenFromEnvAndFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := cfg.API.Token, "s3cret"; got != want {
+	if got, want := cfg.API.Token, "s3cret-from-a-file-of-32-bytes-or-more"; got != want {
 		t.Errorf("token = %q, want %q", got, want)
 	}
-	t.Setenv("QUELL_API_TOKEN", "from-env")
+	t.Setenv("QUELL_API_TOKEN", "from-env-and-32-bytes-long-or-more")
 	cfg, _ = Load("")
-	if got, want := cfg.API.Token, "from-env"; got != want {
+	if got, want := cfg.API.Token, "from-env-and-32-bytes-long-or-more"; got != want {
 		t.Errorf("token = %q, want %q", got, want)
 	}
 }
