@@ -40,6 +40,8 @@ func commands() []command {
 		{"worker", "run the workflow and activity worker against a Temporal cluster", runWorker},
 		{"playbook", "playbook validate FILE...: check playbooks", runPlaybook},
 		{"steps", "list the step kinds playbooks may use", runSteps},
+		{"token", "token create|list|revoke|hash: API tokens kept as hashes in the data dir", runToken},
+		{"audit", "audit verify: check the audit log's hash chain", runAudit},
 		{"version", "print quell's version", runVersion},
 	}
 }
