@@ -70,7 +70,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	f := newClusterFlags("quell serve")
 	listen := f.fs.String("listen", "127.0.0.1:8080", "HTTP API address")
 	playbookDir := f.fs.String("playbooks", "", "directory of playbooks (default: the built-in library)")
-	insecure := f.fs.Bool("insecure", false, "serve without an API token (QUELL_API_TOKEN)")
+	insecure := f.fs.Bool("insecure", false, "serve with no credential configured: every /v1/ route open (warns loudly off loopback)")
 	if err := f.fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
@@ -80,14 +80,18 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	setIf(f.fs, "listen", &cfg.Listen, *listen)
 	setIf(f.fs, "playbooks", &cfg.Playbooks, *playbookDir)
-	if cfg.API.Token == "" && !*insecure {
-		return usageError("quell serve needs an API token (QUELL_API_TOKEN or api.token_file); pass --insecure to serve without one")
+	insecureWarning, err := serveAuth(cfg, *insecure)
+	if err != nil {
+		return err
 	}
 	pbs, err := app.LoadPlaybooks(cfg.Playbooks)
 	if err != nil {
 		return err
 	}
 	log := newLogger(os.Stderr)
+	if insecureWarning != "" {
+		log.Warn(insecureWarning)
+	}
 	c, err := app.Dial(cfg, log)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/quell-ir/quell/internal/alert"
+	"github.com/quell-ir/quell/internal/auth"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/internal/intake"
 )
@@ -44,11 +44,19 @@ type Incidents interface {
 // Options configure a Server.
 type Options struct {
 	Incidents Incidents
-	// Token, when set, is required as a bearer token on every /v1/ request
-	// but Slack's, which Slack signs instead.
-	Token    string
-	Logger   *slog.Logger
-	Registry *prometheus.Registry
+	// Auth recognises the principal of every /v1/ request but Slack's,
+	// which Slack signs instead; nil serves everyone as auth.Anonymous.
+	Auth *auth.Authenticator
+	// Intake checks the alert sources that have credentials of their own:
+	// their routes take only that credential.
+	Intake *auth.Intake
+	// Audit records every change and every refusal; nil records nothing.
+	Audit Auditor
+	// MetricsToken, when set, puts /metrics behind a credential: this
+	// token (by its hash) or a principal who may read metrics.
+	MetricsToken *auth.Hash
+	Logger       *slog.Logger
+	Registry     *prometheus.Registry
 	// Slack, when set, takes Slack's interaction requests (button clicks).
 	Slack http.Handler
 }
@@ -72,41 +80,48 @@ func New(opts Options) *Server {
 	return &Server{opts: opts, log: opts.Logger, metrics: newMetrics(opts.Registry), now: time.Now}
 }
 
-// Handler routes every endpoint.
+// route is one /v1/ route and what it needs of the principal.
+type route struct {
+	// pattern is the method and path, as http.ServeMux takes them.
+	pattern string
+	// action names the route in metrics and the audit log.
+	action string
+	// need is the action the principal's role must hold.
+	need auth.Action
+	// source is an alert route's source: its own credential, when it has
+	// one, is the only one the route takes.
+	source string
+	handle http.HandlerFunc
+}
+
+// routes lists every /v1/ route but Slack's, with what each needs.
+func (s *Server) routes() []route {
+	return []route{
+		{"POST /v1/alerts/falco", "alert.falco", auth.PostAlert, "falco", s.postAlert("falco", intake.ParseFalco)},
+		{"POST /v1/alerts/trivy", "alert.trivy", auth.PostAlert, "trivy", s.postAlert("trivy", intake.ParseTrivy)},
+		{"GET /v1/incidents", "incidents.list", auth.Read, "", s.listIncidents},
+		{"GET /v1/incidents/{id}", "incident.get", auth.Read, "", s.getIncident},
+		{"POST /v1/incidents/{id}/decisions", "decision", auth.Decide, "", s.postDecision},
+		{"GET /v1/incidents/{id}/report", "report.get", auth.Read, "", s.getReport},
+	}
+}
+
+// Handler routes every endpoint: every /v1/ route behind its guard.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	v1 := func(pattern string, h http.HandlerFunc) {
-		mux.Handle(pattern, s.metrics.instrument(pattern, s.authorize(h)))
+	for _, rt := range s.routes() {
+		h := s.guard(rt.action, rt.need, rt.handle)
+		if rt.source != "" && s.opts.Intake.Has(rt.source) {
+			h = s.intakeGuard(rt.action, rt.source, rt.handle)
+		}
+		mux.Handle(rt.pattern, s.metrics.instrument(rt.pattern, h))
 	}
-	v1("POST /v1/alerts/falco", s.postAlert("falco", intake.ParseFalco))
-	v1("POST /v1/alerts/trivy", s.postAlert("trivy", intake.ParseTrivy))
-	v1("GET /v1/incidents", s.listIncidents)
-	v1("GET /v1/incidents/{id}", s.getIncident)
-	v1("POST /v1/incidents/{id}/decisions", s.postDecision)
-	v1("GET /v1/incidents/{id}/report", s.getReport)
 	if s.opts.Slack != nil {
 		mux.Handle("POST /v1/slack/interactions", s.metrics.instrument("POST /v1/slack/interactions", s.opts.Slack))
 	}
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.metricsGuard(promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{})))
 	return mux
-}
-
-// authorize requires the bearer token when one is configured.
-func (s *Server) authorize(next http.Handler) http.Handler {
-	if s.opts.Token == "" {
-		return next
-	}
-	want := []byte("Bearer " + s.opts.Token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="quell"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quell-ir/quell/internal/alert"
+	"github.com/quell-ir/quell/internal/auth"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/playbooks"
 )
@@ -64,14 +65,31 @@ func (f *fakeIncidents) Health(ctx context.Context) error {
 	return f.HealthFn(ctx)
 }
 
+const legacyToken = "legacy-api-token-of-32-bytes-or-more"
+
 var anyFalco = []playbooks.Playbook{{Name: "any", Match: playbooks.Match{Source: "falco", Target: "docker"}}}
 
 const alertBody = `{"rule":"Terminal shell in container","priority":"Critical","time":"2026-11-23T01:00:00Z",
 	"hostname":"h","output_fields":{"container.id":"abcdefabcdef"}}`
 
+// serve serves the API over f: open when token is empty, else with token
+// as the legacy admin token.
 func serve(t *testing.T, f *fakeIncidents, token string) *httptest.Server {
 	t.Helper()
-	s := New(Options{Incidents: f, Token: token})
+	opts := Options{Incidents: f}
+	if token != "" {
+		a, err := auth.New(auth.Options{LegacyToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Auth = a
+	}
+	return serveWith(t, opts)
+}
+
+func serveWith(t *testing.T, opts Options) *httptest.Server {
+	t.Helper()
+	s := New(opts)
 	s.now = func() time.Time { return time.Date(2026, 11, 23, 1, 0, 1, 0, time.UTC) }
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
@@ -134,8 +152,8 @@ func TestAlertNotAcknowledgedWhenTemporalFails(t *testing.T) {
 
 func TestToken(t *testing.T) {
 	f := &fakeIncidents{}
-	srv := serve(t, f, "s3cret")
-	for _, tok := range []string{"", "wrong", "s3cret2"} {
+	srv := serve(t, f, legacyToken)
+	for _, tok := range []string{"", "wrong", legacyToken + "2"} {
 		if code, _ := call(t, srv, "POST", "/v1/alerts/falco", tok, alertBody); code != http.StatusUnauthorized {
 			t.Errorf("token %q: %d, want 401", tok, code)
 		}
@@ -146,7 +164,7 @@ func TestToken(t *testing.T) {
 	if len(f.opened) != 0 {
 		t.Errorf("unauthenticated alerts opened %d incidents", len(f.opened))
 	}
-	if code, _ := call(t, srv, "POST", "/v1/alerts/falco", "s3cret", alertBody); code != http.StatusAccepted {
+	if code, _ := call(t, srv, "POST", "/v1/alerts/falco", legacyToken, alertBody); code != http.StatusAccepted {
 		t.Errorf("right token: %d", code)
 	}
 	if code, _ := call(t, srv, "GET", "/healthz", "", ""); code != http.StatusOK {

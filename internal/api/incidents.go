@@ -3,9 +3,12 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 
+	"github.com/quell-ir/quell/internal/audit"
+	"github.com/quell-ir/quell/internal/auth"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/internal/report"
 )
@@ -31,7 +34,12 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, inc)
 }
 
+// postDecision takes a decision on an approval step, made by the
+// authenticated principal: a body naming another approver is refused, an
+// empty one is filled in. Only with no credential configured at all does
+// the body's approver stand (quell dev as it starts).
 func (s *Server) postDecision(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
 	var d incident.DecisionRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
@@ -39,16 +47,32 @@ func (s *Server) postDecision(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "decision: "+err.Error())
 		return
 	}
+	if p.Source != auth.SourceOpen {
+		if d.Approver != "" && d.Approver != p.Name {
+			msg := fmt.Sprintf("decision: approver %q is not the credential's principal %q: a decision is made under its maker's own name", d.Approver, p.Name)
+			s.metrics.refused("decision", "approver_mismatch")
+			s.audit(r, p, audit.Event{Action: "decision", Step: d.Step, Outcome: audit.Refused, Reason: msg})
+			writeError(w, http.StatusBadRequest, msg)
+			return
+		}
+		d.Approver = p.Name
+	}
 	if d.Step == "" || d.Approver == "" || d.Decision == "" {
 		writeError(w, http.StatusBadRequest, "decision: step, decision and approver are required")
 		return
 	}
 	got, err := s.opts.Incidents.Decide(r.Context(), r.PathValue("id"), d)
 	if err != nil {
+		outcome := audit.Failed
+		if code := statusOf(err); code == http.StatusForbidden || code == http.StatusBadRequest || code == http.StatusConflict {
+			outcome = audit.Refused
+		}
+		s.audit(r, p, audit.Event{Action: "decision", Step: d.Step, Outcome: outcome, Reason: d.Decision + " as " + d.Approver + ": " + err.Error()})
 		writeError(w, statusOf(err), err.Error())
 		return
 	}
-	s.log.Info("decision", "incident", r.PathValue("id"), "step", d.Step, "decision", d.Decision, "approver", d.Approver)
+	s.audit(r, p, audit.Event{Action: "decision", Step: d.Step, Outcome: audit.Accepted, Reason: d.Decision + " as " + d.Approver})
+	s.log.Info("decision", "incident", r.PathValue("id"), "step", d.Step, "decision", d.Decision, "approver", d.Approver, "via", p.Source)
 	writeJSON(w, http.StatusOK, got)
 }
 

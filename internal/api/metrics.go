@@ -10,8 +10,10 @@ import (
 
 // metrics are the API's Prometheus metrics.
 type metrics struct {
-	alerts   *prometheus.CounterVec
-	requests *prometheus.HistogramVec
+	alerts      *prometheus.CounterVec
+	requests    *prometheus.HistogramVec
+	refusals    *prometheus.CounterVec
+	auditErrors prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,9 +27,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "HTTP API request latency, by route and status code.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "code"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quell_api_refusals_total",
+			Help: "Requests refused, by action and reason (no_credential, bad_credential, forbidden, approver_mismatch, unavailable).",
+		}, []string{"action", "reason"}),
+		auditErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "quell_audit_errors_total",
+			Help: "Changes and refusals the audit log could not record.",
+		}),
 	}
-	reg.MustRegister(m.alerts, m.requests)
+	reg.MustRegister(m.alerts, m.requests, m.refusals, m.auditErrors)
 	return m
+}
+
+func (m *metrics) refused(action, reason string) {
+	m.refusals.WithLabelValues(action, reason).Inc()
 }
 
 func (m *metrics) alert(source, outcome string) {

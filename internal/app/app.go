@@ -26,6 +26,8 @@ import (
 
 	"github.com/quell-ir/quell/activities"
 	"github.com/quell-ir/quell/internal/api"
+	"github.com/quell-ir/quell/internal/audit"
+	"github.com/quell-ir/quell/internal/auth"
 	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/docker"
 	"github.com/quell-ir/quell/internal/evidence"
@@ -224,11 +226,81 @@ func NewAPI(c client.Client, cfg config.Config, pbs []playbooks.Playbook, log *s
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	svc := Incidents(c, cfg, pbs)
-	opts := api.Options{Incidents: svc, Token: cfg.API.Token, Logger: log, Registry: reg}
+	opts := api.Options{Incidents: svc, Logger: log, Registry: reg}
+	if err := apiGuards(&opts, cfg, log); err != nil {
+		// The config was validated before; a caller that built it in code
+		// gets an API that refuses everything, saying why, rather than an
+		// open one.
+		log.Error("http api: refusing every request", "err", err)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "quell's API refuses every request: "+err.Error(), http.StatusServiceUnavailable)
+		})
+	}
 	if h := slackHandler(cfg, svc, log); h != nil {
 		opts.Slack = h
 	}
 	return api.New(opts).Handler()
+}
+
+// apiGuards sets the API's authentication, intake credentials, /metrics
+// credential and audit log from cfg. Errors never hold a secret.
+func apiGuards(opts *api.Options, cfg config.Config, log *slog.Logger) error {
+	var errs []error
+	var creds []auth.Credential
+	for _, p := range cfg.Auth.Principals {
+		h, err := auth.ParseHash(p.TokenSHA256)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("principal %s: %w", p.Name, err))
+		}
+		creds = append(creds, auth.Credential{Principal: auth.Principal{Name: p.Name, Role: auth.Role(p.Role)}, Hash: h})
+	}
+	aopts := auth.Options{Credentials: creds, Store: auth.NewStore(cfg.DataDir), LegacyToken: cfg.API.Token}
+	if o := cfg.Auth.OIDC; o != nil {
+		roles := map[string]auth.Role{}
+		for g, r := range o.Roles {
+			roles[g] = auth.Role(r)
+		}
+		v, err := auth.NewOIDC(auth.OIDCConfig{Issuer: o.Issuer, Audience: o.Audience, UsernameClaim: o.UsernameClaim, GroupsClaim: o.GroupsClaim, Roles: roles})
+		errs = append(errs, err)
+		aopts.OIDC = v
+	}
+	a, err := auth.New(aopts)
+	errs = append(errs, err)
+	opts.Auth = a
+	var ins []auth.IntakeCredential
+	for src, ic := range cfg.Auth.Intake {
+		c := auth.IntakeCredential{Source: src, Header: ic.Header, Scheme: ic.Scheme}
+		if ic.TokenSHA256 != "" {
+			h, err := auth.ParseHash(ic.TokenSHA256)
+			errs = append(errs, err)
+			c.Token = &h
+		} else {
+			c.HMACSecret = []byte(ic.HMACSecret)
+		}
+		ins = append(ins, c)
+	}
+	opts.Intake, err = auth.NewIntake(ins...)
+	errs = append(errs, err)
+	if h := cfg.Auth.Metrics.TokenSHA256; h != "" {
+		mh, err := auth.ParseHash(h)
+		errs = append(errs, err)
+		opts.MetricsToken = &mh
+	}
+	al, err := audit.Open(audit.Path(cfg.DataDir))
+	errs = append(errs, err)
+	opts.Audit = al
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if cfg.API.Token != "" {
+		log.Warn("the legacy API token (QUELL_API_TOKEN) stands for one admin: decisions made with it are attributed to \"admin\"; " +
+			"give each person a token of their own (quell token create NAME --role responder)")
+	}
+	if a.Open() {
+		log.Warn("no API credential is configured: every /v1/ route is open to anyone who reaches " + cfg.Listen +
+			", and decisions name whoever their body says; make a token (quell token create NAME --role admin) to close it")
+	}
+	return nil
 }
 
 // Serve serves h on l until ctx ends, then shuts down gracefully.
