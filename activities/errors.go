@@ -7,9 +7,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// Error types of non-retryable failures, as Temporal carries them to the
-// workflow (ApplicationError.Type). Transient failures are plain errors that
-// Temporal retries.
+// Error types of non-retryable failures and refusals, as Temporal carries
+// them (ApplicationError.Type), every one of quell's in this one place.
+// Transient failures are plain errors that Temporal retries.
 const (
 	// ErrTypeNotFound: the container or image does not exist.
 	ErrTypeNotFound = "NotFound"
@@ -21,6 +21,21 @@ const (
 	ErrTypeEvidenceMismatch = "EvidenceMismatch"
 	// ErrTypeRefused: a policy refuses the action.
 	ErrTypeRefused = "Refused"
+	// ErrTypeRateLimited: the chat service asks to wait; retried after its delay.
+	ErrTypeRateLimited = "RateLimited"
+	// ErrTypeBadPlaybook: the workflow was given a playbook it cannot run.
+	ErrTypeBadPlaybook = "BadPlaybook"
+)
+
+// Error types of refused decisions, as the decision update's validator
+// returns them.
+const (
+	// ErrTypeNotApprover: the approver may not decide the step.
+	ErrTypeNotApprover = "NotApprover"
+	// ErrTypeNotWaiting: the step is not waiting for a decision.
+	ErrTypeNotWaiting = "NotWaiting"
+	// ErrTypeBadDecision: the decision is neither approve nor reject.
+	ErrTypeBadDecision = "BadDecision"
 )
 
 // permanent wraps err as a non-retryable failure of type typ.

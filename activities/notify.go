@@ -130,7 +130,7 @@ func (n *Notify) ResolveApprovers(ctx context.Context, in ResolveInput) (Resolve
 func chatErr(err error) error {
 	var limited *slackgo.RateLimitedError
 	if errors.As(err, &limited) {
-		return temporal.NewApplicationErrorWithOptions(err.Error(), "RateLimited", temporal.ApplicationErrorOptions{
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeRateLimited, temporal.ApplicationErrorOptions{
 			NextRetryDelay: limited.RetryAfter,
 		})
 	}

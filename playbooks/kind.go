@@ -23,9 +23,9 @@ var (
 	paramNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 
-// Kind describes a step kind: what it does, the parameters it takes, how
-// dangerous it is and what it needs. The activity that runs it is registered
-// elsewhere under the same name.
+// Kind describes a step kind as playbooks see it: what it does, the
+// parameters it takes, how dangerous it is and what it needs. What runs it
+// lives with the description, in workflows.Kind.
 type Kind struct {
 	// Name is "category:verb", e.g. "docker:isolate", or a bare word such as
 	// "approval".
@@ -74,8 +74,9 @@ type Param struct {
 	Description string `json:"description"`
 }
 
-// Registry holds the step kinds a playbook may use. It is built once, in
-// main, and passed to the loader and the worker.
+// Registry holds the descriptions of the step kinds a playbook may use, for
+// the loader and `quell steps`; workflows.NewRegistry builds it from the
+// kinds it runs.
 type Registry struct {
 	kinds map[string]Kind
 	names []string

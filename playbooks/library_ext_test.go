@@ -16,10 +16,11 @@ import (
 // kinds, as quell does.
 func library(t *testing.T) ([]playbooks.Playbook, *playbooks.Registry) {
 	t.Helper()
-	reg, err := playbooks.NewRegistry(workflows.Kinds()...)
+	kinds, err := workflows.NewRegistry(workflows.Kinds()...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg := kinds.Playbooks()
 	pbs, err := playbooks.LoadLibrary(reg)
 	if err != nil {
 		t.Fatalf("LoadLibrary: %v", err)

@@ -3,6 +3,7 @@ package playbooks
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"testing/fstest"
@@ -67,13 +68,13 @@ func TestLoadDirMissing(t *testing.T) {
 	}
 }
 
-// checkGettersEqual checks that every parameter reads the same from a and b.
+// checkGettersEqual checks that every parameter has the same value and
+// type in a and b.
 func checkGettersEqual(t *testing.T, a, b Step) {
 	t.Helper()
 	for name := range a.With {
-		if a.String(name) != b.String(name) || a.Bool(name) != b.Bool(name) || a.Int(name) != b.Int(name) ||
-			a.Duration(name) != b.Duration(name) || !slices.Equal(a.Strings(name), b.Strings(name)) {
-			t.Errorf("step %s: param %s reads differently after the round trip", a.ID, name)
+		if !reflect.DeepEqual(a.With[name], b.With[name]) {
+			t.Errorf("step %s: param %s is %#v after the round trip, want %#v", a.ID, name, b.With[name], a.With[name])
 		}
 	}
 }

@@ -106,16 +106,16 @@ steps:
 		t.Fatalf("Parse: %v", err)
 	}
 	snap, ok, del := p.Steps[0], p.Steps[1], p.Steps[2]
-	if !snap.Bool("export") || snap.Bool("logs") {
+	if snap.With["export"] != true || snap.With["logs"] != false {
 		t.Errorf("snapshot params = %v, want export true (default), logs false", snap.With)
 	}
-	if ok.Retry != nil || ok.String("on_reject") != "stop" || len(ok.Strings("approvers")) != 2 {
+	if approvers, _ := ok.With["approvers"].([]string); ok.Retry != nil || ok.With["on_reject"] != "stop" || len(approvers) != 2 {
 		t.Errorf("approval step = %+v", ok)
 	}
 	if got := del.With["grace"]; got != "2m0s" {
 		t.Errorf("grace = %#v, want canonical \"2m0s\"", got)
 	}
-	if del.Int("keep") != 0 || del.Bool("force") || del.String("reason") != "compromised" {
+	if del.With["keep"] != 0 || del.With["force"] != false || del.With["reason"] != "compromised" {
 		t.Errorf("delete params = %v", del.With)
 	}
 	if _, set := del.With["tags"]; set {

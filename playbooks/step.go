@@ -4,54 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"slices"
-	"time"
 )
-
-// String returns the string parameter name, or "" when it is absent or not a
-// string.
-func (s Step) String(name string) string {
-	v, _ := s.With[name].(string)
-	return v
-}
-
-// Bool returns the bool parameter name, or false when it is absent or not a
-// bool.
-func (s Step) Bool(name string) bool {
-	v, _ := s.With[name].(bool)
-	return v
-}
-
-// Int returns the int parameter name, or 0 when it is absent or not a whole
-// number. It accepts the float64 and json.Number that JSON decoding yields.
-func (s Step) Int(name string) int {
-	v, _ := toInt(s.With[name])
-	return v
-}
-
-// Duration returns the duration parameter name, or 0 when it is absent or
-// not a valid duration string.
-func (s Step) Duration(name string) time.Duration {
-	switch v := s.With[name].(type) {
-	case string:
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return 0
-		}
-		return d
-	case time.Duration:
-		return v
-	}
-	return 0
-}
-
-// Strings returns the list-of-strings parameter name, or nil when it is
-// absent or not a list of strings; the slice is the caller's. It accepts the
-// []any that JSON decoding yields.
-func (s Step) Strings(name string) []string {
-	v, _ := toStrings(s.With[name])
-	return slices.Clone(v)
-}
 
 // UnmarshalJSON decodes a step and restores With's values to the types
 // Validate leaves there (int rather than float64, []string rather than

@@ -3,36 +3,11 @@ package playbooks
 import (
 	"encoding/json"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 )
-
-func TestStepGetters(t *testing.T) {
-	s := Step{With: map[string]any{
-		"s": "x", "b": true, "i": 3, "d": "1m30s", "l": []string{"a", "b"},
-	}}
-	// What a plain JSON decode of the same values yields.
-	j := Step{With: map[string]any{
-		"s": "x", "b": true, "i": float64(3), "d": "1m30s", "l": []any{"a", "b"},
-	}}
-	for _, st := range []Step{s, j} {
-		if st.String("s") != "x" || !st.Bool("b") || st.Int("i") != 3 ||
-			st.Duration("d") != 90*time.Second || !slices.Equal(st.Strings("l"), []string{"a", "b"}) {
-			t.Errorf("getters on %#v read wrong values", st.With)
-		}
-		// Absent or mistyped parameters read as zero values.
-		if st.String("b") != "" || st.Bool("s") || st.Int("s") != 0 || st.Duration("s") != 0 ||
-			st.Strings("s") != nil || st.Int("missing") != 0 {
-			t.Errorf("getters on %#v: mistyped parameters not zero", st.With)
-		}
-	}
-	if got := (Step{With: map[string]any{"i": 2.5}}).Int("i"); got != 0 {
-		t.Errorf("Int of 2.5 = %d, want 0", got)
-	}
-}
 
 func TestStepJSONRoundTrip(t *testing.T) {
 	p := Playbook{

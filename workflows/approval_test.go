@@ -69,8 +69,51 @@ func TestTwoPersonRule(t *testing.T) {
 	f.decide(3*time.Minute, incident.DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "bob"}, nil)
 	inc := f.run(playbook(t, gatedWith(t, "{approvers: [alice, bob], two_person: true}")))
 
-	check(t, "refused", strings.Join(refused, "; "), `approver "alice" approved the previous gate: the two-person rule needs someone else`)
+	check(t, "refused", strings.Join(refused, "; "), `approver "alice" approved gate "approve": the two-person rule needs someone else`)
 	check(t, "second gate", inc.Steps[2].Summary, "approved by bob")
+}
+
+// TestTwoPersonRuleAfterTwoApprovers: alice and bob both approve the first
+// gate; under the two-person rule neither may approve the second, whoever
+// approved last.
+func TestTwoPersonRuleAfterTwoApprovers(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	var refused []string
+	pb := playbook(t, `
+name: gate
+match: {source: falco}
+steps:
+  - {id: contain, kind: docker:isolate}
+  - {id: approve, kind: approval, timeout: 4h, with: {approvers: [alice, bob, carol], required: 2}}
+  - {id: second, kind: approval, timeout: 4h, with: {approvers: [alice, bob, carol], two_person: true}}
+`)
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "alice"}, nil)
+	f.decide(2*time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "bob"}, nil)
+	f.decide(3*time.Minute, incident.DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "alice"}, refusedAs(t, &refused))
+	f.decide(4*time.Minute, incident.DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "bob"}, refusedAs(t, &refused))
+	f.decide(5*time.Minute, incident.DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "carol"}, nil)
+	inc := f.run(pb)
+
+	check(t, "refused", strings.Join(refused, "; "), `approver "alice" approved gate "approve": the two-person rule needs someone else; `+
+		`approver "bob" approved gate "approve": the two-person rule needs someone else`)
+	check(t, "second gate", inc.Steps[2].Summary, "approved by carol")
+}
+
+// TestTwoPersonRuleExcludesWhoOpened: the principal whose alert opened the
+// incident may not approve a two-person gate.
+func TestTwoPersonRuleExcludesWhoOpened(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	var refused []string
+	f.decide(time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "mallory"}, refusedAs(t, &refused))
+	f.decide(2*time.Minute, incident.DecisionRequest{Step: "approve", Decision: incident.Approve, Approver: "bob"}, nil)
+	f.decide(3*time.Minute, incident.DecisionRequest{Step: "second", Decision: incident.Approve, Approver: "alice"}, nil)
+	f.opener = "mallory"
+	inc := f.run(playbook(t, gatedWith(t, "{approvers: [alice, bob, mallory], two_person: true}")))
+
+	check(t, "refused", strings.Join(refused, "; "), `approver "mallory" posted the alert that opened the incident: the two-person rule needs someone else`)
+	check(t, "first gate", inc.Steps[1].Summary, "approved by bob")
 }
 
 func TestApprovalRemindsEscalatesThenDefaults(t *testing.T) {

@@ -28,13 +28,26 @@ type IncidentInput struct {
 	DedupWindow time.Duration `json:"dedup_window"`
 	// Notify tells responders in chat (Slack) as the incident runs.
 	Notify bool `json:"notify,omitempty"`
+	// OpenedBy is the principal that posted the alert that opened the
+	// incident; under the two-person rule it may not approve.
+	OpenedBy string `json:"opened_by,omitempty"`
 }
 
+// Incidents runs incident workflows with the step kinds of a registry.
+// Register its IncidentResponse with the worker as IncidentWorkflow.
+type Incidents struct {
+	kinds *Registry
+}
+
+// NewIncidents returns the incident workflows over the kinds of reg.
+func NewIncidents(reg *Registry) *Incidents { return &Incidents{kinds: reg} }
+
 // IncidentResponse runs a playbook for one incident: it interprets the
-// steps in order, records a timeline, answers QueryStatus, takes decisions
-// through UpdateDecide and counts every alert that joins through SignalAlerts.
-func IncidentResponse(ctx workflow.Context, in IncidentInput) (incident.Incident, error) {
-	r := newResponse(ctx, in)
+// steps in order through their kinds, records a timeline, answers
+// QueryStatus, takes decisions through UpdateDecide and counts every alert
+// that joins through SignalAlerts.
+func (w *Incidents) IncidentResponse(ctx workflow.Context, in IncidentInput) (incident.Incident, error) {
+	r := newResponse(ctx, in, w.kinds)
 	if err := r.setup(ctx); err != nil {
 		return r.inc, err
 	}
@@ -43,8 +56,9 @@ func IncidentResponse(ctx workflow.Context, in IncidentInput) (incident.Incident
 
 // response is one run of IncidentResponse.
 type response struct {
-	in  IncidentInput
-	inc incident.Incident
+	in    IncidentInput
+	kinds *Registry
+	inc   incident.Incident
 	// stopped says why the remaining steps are skipped; "" while they run.
 	stopped string
 	// aborted is set when a failing step stopped the playbook.
@@ -53,8 +67,6 @@ type response struct {
 	undo []compensation
 	// gates holds the approval steps waiting for decisions, by step ID.
 	gates map[string]*gate
-	// lastApprover approved the latest gate, for the two-person rule.
-	lastApprover string
 	// out holds what responders have yet to be told; nil without chat.
 	out *outbox
 }
@@ -65,9 +77,9 @@ type compensation struct {
 	run  func(workflow.Context) (string, error)
 }
 
-func newResponse(ctx workflow.Context, in IncidentInput) *response {
+func newResponse(ctx workflow.Context, in IncidentInput, kinds *Registry) *response {
 	info := workflow.GetInfo(ctx)
-	r := &response{in: in, gates: map[string]*gate{}}
+	r := &response{in: in, kinds: kinds, gates: map[string]*gate{}}
 	r.inc = incident.Incident{
 		ID:         info.WorkflowExecution.ID + "." + info.FirstRunID,
 		Status:     incident.StatusRunning,
@@ -108,7 +120,7 @@ func (r *response) run(ctx workflow.Context) (incident.Incident, error) {
 		}
 	})
 	for i, s := range r.in.Playbook.Steps {
-		if r.stopped != "" && s.Kind != KindReport {
+		if k, _ := r.kinds.Kind(s.Kind); r.stopped != "" && !k.Always {
 			r.skip(ctx, i)
 			continue
 		}
@@ -204,12 +216,11 @@ func (r *response) event(ctx workflow.Context, typ, step, msg string) {
 
 // approvers returns who may decide a step, Slack groups resolved: its own
 // list, else the config's.
-func (r *response) approvers(ctx workflow.Context, s playbooks.Step) []string {
-	list := s.Strings("approvers")
+func (r *response) approvers(ctx workflow.Context, stepID string, list []string) []string {
 	if len(list) == 0 {
 		list = r.in.Approvers
 	}
-	return r.resolveApprovers(ctx, s.ID, list)
+	return r.resolveApprovers(ctx, stepID, list)
 }
 
 func (r *response) refreshStatus(ctx workflow.Context) {

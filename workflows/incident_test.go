@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/quell-ir/quell/activities"
 	"github.com/quell-ir/quell/internal/alert"
@@ -25,13 +26,21 @@ const (
 	siblingID   = "9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e"
 )
 
-func registry(t *testing.T) *playbooks.Registry {
+// kinds is the registry of every kind, as main builds it.
+func kinds(t *testing.T) *Registry {
 	t.Helper()
-	reg, err := playbooks.NewRegistry(Kinds()...)
+	reg, err := NewRegistry(Kinds()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return reg
+}
+
+func registry(t *testing.T) *playbooks.Registry { return kinds(t).Playbooks() }
+
+// incidentResponse is the workflow function the worker registers.
+func incidentResponse(t *testing.T) func(workflow.Context, IncidentInput) (incident.Incident, error) {
+	return NewIncidents(kinds(t)).IncidentResponse
 }
 
 // playbook parses a playbook written for the test against the real registry.
@@ -96,6 +105,8 @@ func testAlert() alert.Alert {
 type fixture struct {
 	t   *testing.T
 	env *testsuite.TestWorkflowEnvironment
+	// opener posted the alert that opens the incident.
+	opener string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -172,7 +183,7 @@ func (f *fixture) run(pb playbooks.Playbook) incident.Incident {
 	f.t.Helper()
 	a := testAlert()
 	f.alerts(0, a)
-	f.env.ExecuteWorkflow(IncidentResponse, IncidentInput{Alert: a, Playbook: pb, Approvers: []string{"carol"}})
+	f.env.ExecuteWorkflow(incidentResponse(f.t), IncidentInput{Alert: a, Playbook: pb, Approvers: []string{"carol"}, OpenedBy: f.opener})
 	if !f.env.IsWorkflowCompleted() {
 		f.t.Fatal("workflow did not complete")
 	}
@@ -443,8 +454,8 @@ func TestDecisionOnStepNotWaiting(t *testing.T) {
 	})
 	in := IncidentInput{Alert: testAlert(), Playbook: gatedPlaybook(t, "stop"), DedupWindow: 10 * time.Minute}
 	f.alerts(0, in.Alert)
-	f.env.ExecuteWorkflow(IncidentResponse, in)
-	check(t, "second decision refused as", got, ErrTypeNotWaiting)
+	f.env.ExecuteWorkflow(incidentResponse(f.t), in)
+	check(t, "second decision refused as", got, activities.ErrTypeNotWaiting)
 }
 
 func TestAlertsJoinWhileOpen(t *testing.T) {
@@ -468,7 +479,7 @@ steps:
   - {id: verify, kind: evidence:verify}
   - {id: report, kind: report:write}
 `)
-	f.env.ExecuteWorkflow(IncidentResponse, IncidentInput{Alert: a, Playbook: pb, DedupWindow: 10 * time.Minute})
+	f.env.ExecuteWorkflow(incidentResponse(f.t), IncidentInput{Alert: a, Playbook: pb, DedupWindow: 10 * time.Minute})
 	var inc incident.Incident
 	if err := f.env.GetWorkflowResult(&inc); err != nil {
 		t.Fatal(err)

@@ -41,33 +41,12 @@ const (
 // that in a queue that backs up it is matched before anything else.
 const PriorityContain = 1
 
-// PriorityOf returns the priority of a step kind's activities among the
-// tasks of their queue: containment first, the default for the rest.
-func PriorityOf(kind string) temporal.Priority {
-	if kind == KindIsolate {
-		return temporal.Priority{PriorityKey: PriorityContain}
-	}
-	return temporal.Priority{}
+// IsContainment reports whether an activity scheduled on queue at priority
+// p contains: the kinds that contain schedule theirs at PriorityContain,
+// and earlier versions scheduled them on ContainQueue.
+func IsContainment(queue string, p temporal.Priority) bool {
+	return p.PriorityKey == PriorityContain || queue == ContainQueue
 }
-
-// QueueOf returns the task queue of a step kind's activities.
-func QueueOf(kind string) string {
-	switch kind {
-	case KindSnapshot, KindVerify, KindRebuild:
-		return HeavyQueue
-	}
-	return TaskQueue
-}
-
-// Error types of refused decisions, as ApplicationError.Type.
-const (
-	// ErrTypeNotApprover: the approver is not on the step's allow-list.
-	ErrTypeNotApprover = "NotApprover"
-	// ErrTypeNotWaiting: the step is not waiting for a decision.
-	ErrTypeNotWaiting = "NotWaiting"
-	// ErrTypeBadDecision: the decision is neither approve nor reject.
-	ErrTypeBadDecision = "BadDecision"
-)
 
 // Memo keys the incident workflow keeps current, so lists need no query.
 const (

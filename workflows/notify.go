@@ -183,12 +183,32 @@ func (r *response) closeNotifier(ctx workflow.Context) error {
 	return workflow.Await(ctx, func() bool { return r.out.flushed })
 }
 
+// KindNotify posts a message to the incident channel.
+const KindNotify = "slack:notify"
+
+// notifyParams are the parameters of slack:notify.
+type notifyParams struct {
+	Text string `json:"text"`
+}
+
+var notifyKind = define(Kind{
+	Kind: playbooks.Kind{
+		Name: KindNotify,
+		Description: "Post a message in the incident channel. The text may name {incident}, {rule}, {container}, " +
+			"{status} and {playbook}. Every incident also gets a message of its own, kept up to date, when Slack is configured.",
+		Params:         []playbooks.Param{{Name: "text", Type: "string", Required: true, Description: "what to post (Slack mrkdwn)"}},
+		Needs:          []string{"chat:write"},
+		DefaultTimeout: 30 * time.Second,
+		DefaultRetry:   playbooks.Retry{MaxAttempts: 5, InitialInterval: playbooks.Duration(time.Second), BackoffCoefficient: 2},
+	},
+}, notifyStep)
+
 // notifyStep runs a slack:notify step: it posts the step's text.
-func (r *response) notifyStep(ctx workflow.Context, s playbooks.Step) (string, error) {
+func notifyStep(r *response, ctx workflow.Context, s step[notifyParams]) (string, error) {
 	text := strings.NewReplacer("{incident}", r.inc.ID, "{rule}", r.inc.Rule, "{container}", r.inc.Target.ContainerName,
-		"{status}", r.inc.Status, "{playbook}", r.inc.Playbook).Replace(s.String("text"))
+		"{status}", r.inc.Status, "{playbook}", r.inc.Playbook).Replace(s.P.Text)
 	var res activities.MessageResult
-	if err := workflow.ExecuteActivity(options(ctx, s, false), notifyActs.Post, activities.ReplyInput{Text: text}).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), notifyActs.Post, activities.ReplyInput{Text: text}).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	return "posted to " + res.Ref.Channel, nil

@@ -66,7 +66,7 @@ func TestSlackDownNeverDelaysContainment(t *testing.T) {
 	a := testAlert()
 	f.alerts(0, a)
 	start = f.env.Now()
-	f.env.ExecuteWorkflow(IncidentResponse, IncidentInput{Alert: a, Playbook: gatedPlaybook(t, "stop"), Notify: true})
+	f.env.ExecuteWorkflow(incidentResponse(t), IncidentInput{Alert: a, Playbook: gatedPlaybook(t, "stop"), Notify: true})
 	var inc incident.Incident
 	if err := f.env.GetWorkflowResult(&inc); err != nil {
 		t.Fatal(err)

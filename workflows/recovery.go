@@ -2,8 +2,8 @@ package workflows
 
 import (
 	"fmt"
-	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -13,6 +13,19 @@ import (
 )
 
 var recoveryActs *activities.Recovery
+
+// recoveryRetry is the default retry policy of the kinds that eradicate and
+// recover.
+var recoveryRetry = playbooks.Retry{MaxAttempts: 5, InitialInterval: playbooks.Duration(time.Second), BackoffCoefficient: 2}
+
+// concurrencyParam bounds how many units a per-unit step acts on at once.
+var concurrencyParam = playbooks.Param{Name: "concurrency", Type: "int", Default: 4,
+	Description: "how many units the step acts on at once"}
+
+// perUnit are the parameters of the kinds that act on every unit.
+type perUnit struct {
+	Concurrency int `json:"concurrency"`
+}
 
 // committedImageArtifact is the evidence artifact that holds the committed
 // image, which lets image:delete remove the image itself from the daemon.
@@ -26,101 +39,12 @@ func (r *response) badImage() string {
 	return r.inc.Target.ImageID
 }
 
-func (r *response) discover(ctx workflow.Context, s playbooks.Step) (string, error) {
-	var res activities.DiscoverResult
-	in := activities.DiscoverInput{IncidentID: r.inc.ID, ImageID: r.badImage()}
-	if err := workflow.ExecuteActivity(options(ctx, s, false), recoveryActs.DiscoverContainers, in).Get(ctx, &res); err != nil {
-		return "", err
-	}
-	added := 0
-	for _, c := range res.Containers {
-		if _, ok := r.inc.Unit(c.ID); !ok {
-			r.inc.Units = append(r.inc.Units, incident.Unit{ContainerID: c.ID, Name: c.Name, ImageID: c.ImageID})
-			added++
-		}
-	}
-	return fmt.Sprintf("%d container(s) use image %s; %d unit(s) in all", len(res.Containers), shortImage(in.ImageID), len(r.inc.Units)), nil
-}
-
-func (r *response) rebuild(ctx workflow.Context, s playbooks.Step) (string, error) {
-	var res activities.RebuildResult
-	in := activities.RebuildInput{IncidentID: r.inc.ID, ImageID: r.badImage(), Ref: r.inc.Target.Image}
-	if err := workflow.ExecuteActivity(options(ctx, s, true), recoveryActs.RebuildImage, in).Get(ctx, &res); err != nil {
-		return "", err
-	}
-	r.inc.Image = &res.Image
-	return fmt.Sprintf("built %s as %s from %s (revision %s)", shortImage(res.Image.NewImageID),
-		strings.Join(res.Image.Tags, ", "), res.Image.Source, res.Image.Revision), nil
-}
-
-func (r *response) replace(ctx workflow.Context, s playbooks.Step) (string, error) {
-	if r.inc.Image == nil || r.inc.Image.NewImageID == "" {
-		return "", fmt.Errorf("no clean image to replace from: run image:rebuild first")
-	}
-	return r.eachUnit(ctx, s, func(u incident.Unit) bool { return u.Replacement == nil && !u.Removed },
-		func(ctx workflow.Context, u *incident.Unit) (string, error) {
-			in := activities.ReplaceInput{
-				IncidentID: r.inc.ID, Unit: *u, ImageID: r.inc.Image.NewImageID, QuarantineSuffix: r.suffix(),
-			}
-			if iso := r.inc.Isolation; iso != nil && iso.ContainerID == u.ContainerID {
-				in.Networks = iso.Networks
-			}
-			var res activities.ReplaceResult
-			if err := workflow.ExecuteActivity(unitOptions(ctx, s, true, u.ContainerID), recoveryActs.ReplaceContainer, in).Get(ctx, &res); err != nil {
-				return "", err
-			}
-			u.Quarantined, u.Replacement = res.Quarantined, &res.Replacement
-			r.notifyReply(fmt.Sprintf(":recycle: *%s* replaced: image %s → %s", u.Name, shortImage(u.ImageID), shortImage(res.Replacement.ImageID)))
-			return fmt.Sprintf("replaced by %s (%s, image %s); old one now %s", short(res.Replacement.ContainerID),
-				res.Replacement.Name, shortImage(res.Replacement.ImageID), res.Quarantined), nil
-		})
-}
-
-func (r *response) remove(ctx workflow.Context, s playbooks.Step) (string, error) {
-	return r.eachUnit(ctx, s, func(u incident.Unit) bool { return u.Quarantined != "" && !u.Removed },
-		func(ctx workflow.Context, u *incident.Unit) (string, error) {
-			if u.Compromised && !u.EvidenceVerified {
-				return "", fmt.Errorf("refused: the snapshot of %s has not verified", u.Name)
-			}
-			var res activities.RemoveResult
-			in := activities.RemoveInput{IncidentID: r.inc.ID, Unit: *u}
-			if err := workflow.ExecuteActivity(unitOptions(ctx, s, false, u.ContainerID), recoveryActs.RemoveContainer, in).Get(ctx, &res); err != nil {
-				return "", err
-			}
-			u.Removed = true
-			return "removed " + res.Removed, nil
-		})
-}
-
-func (r *response) deleteImage(ctx workflow.Context, s playbooks.Step) (string, error) {
-	for _, u := range r.inc.Units {
-		if u.Compromised && !u.EvidenceVerified {
-			return "", fmt.Errorf("refused: unit %s ran the image and its snapshot has not verified", u.Name)
-		}
-	}
-	in := activities.DeleteImageInput{IncidentID: r.inc.ID, ImageID: r.badImage()}
-	if ev := r.inc.Evidence; ev != nil && ev.Image != "" && slices.ContainsFunc(ev.Artifacts, func(a incident.Artifact) bool {
-		return a.Name == committedImageArtifact
-	}) {
-		in.EvidenceImages = []string{ev.Image}
-	}
-	var res activities.DeleteImageResult
-	if err := workflow.ExecuteActivity(options(ctx, s, false), recoveryActs.DeleteImage, in).Get(ctx, &res); err != nil {
-		return "", err
-	}
-	if r.inc.Image == nil {
-		r.inc.Image = &incident.ImageChange{OldImageID: in.ImageID}
-	}
-	r.inc.Image.Deleted, r.inc.Image.DeletedAt = res.Removed, timePtr(workflow.Now(ctx))
-	return fmt.Sprintf("deleted image %s (%d object(s) removed)", shortImage(in.ImageID), len(res.Removed)), nil
-}
-
 // eachUnit runs act on every unit pick selects, at most the step's
 // concurrency at once, recording each unit's result. One unit's failure
 // does not stop or hide the others; the step fails when any unit failed.
-func (r *response) eachUnit(ctx workflow.Context, s playbooks.Step, pick func(incident.Unit) bool,
+func (r *response) eachUnit(ctx workflow.Context, s step[perUnit], pick func(incident.Unit) bool,
 	act func(workflow.Context, *incident.Unit) (string, error)) (string, error) {
-	sem := workflow.NewSemaphore(ctx, int64(max(1, s.Int("concurrency"))))
+	sem := workflow.NewSemaphore(ctx, int64(max(1, s.P.Concurrency)))
 	wg := workflow.NewWaitGroup(ctx)
 	var failed, done []string
 	for i := range r.inc.Units {

@@ -23,7 +23,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(IncidentResponse, workflow.RegisterOptions{Name: IncidentWorkflow})
+			r.RegisterWorkflowWithOptions(incidentResponse(t), workflow.RegisterOptions{Name: IncidentWorkflow})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

@@ -30,6 +30,9 @@ type errStop struct{ reason string }
 
 func (e errStop) Error() string { return e.reason }
 
+// runStep runs step i through its kind's function; a kind the registry
+// does not hold is the one failure validation cannot catch (a playbook
+// validated by a newer version), and fails the step.
 func (r *response) runStep(ctx workflow.Context, i int) {
 	s := r.in.Playbook.Steps[i]
 	st := &r.inc.Steps[i]
@@ -38,31 +41,10 @@ func (r *response) runStep(ctx workflow.Context, i int) {
 
 	var summary string
 	var err error
-	switch s.Kind {
-	case KindIsolate:
-		summary, err = r.isolate(ctx, s)
-	case KindSnapshot:
-		summary, err = r.snapshot(ctx, s)
-	case KindVerify:
-		summary, err = r.verify(ctx, s)
-	case KindApproval:
-		summary, err = r.approval(ctx, i)
-	case KindReport:
-		summary, err = r.report(ctx, i)
-	case KindDiscover:
-		summary, err = r.discover(ctx, s)
-	case KindRebuild:
-		summary, err = r.rebuild(ctx, s)
-	case KindReplace:
-		summary, err = r.replace(ctx, s)
-	case KindRemove:
-		summary, err = r.remove(ctx, s)
-	case KindDelete:
-		summary, err = r.deleteImage(ctx, s)
-	case KindNotify:
-		summary, err = r.notifyStep(ctx, s)
-	default:
-		err = temporal.NewNonRetryableApplicationError("no implementation for step kind "+s.Kind, "BadPlaybook", nil)
+	if k, ok := r.kinds.Kind(s.Kind); ok {
+		summary, err = k.run(r, ctx, i)
+	} else {
+		err = temporal.NewNonRetryableApplicationError("no implementation for step kind "+s.Kind, activities.ErrTypeBadPlaybook, nil)
 	}
 	r.finish(ctx, i, summary, err)
 }
@@ -97,17 +79,18 @@ func (r *response) skip(ctx workflow.Context, i int) {
 	r.event(ctx, "step.skipped", r.inc.Steps[i].ID, r.stopped)
 }
 
-// options turns a step's timeout and retry policy into activity options.
-func options(ctx workflow.Context, s playbooks.Step, heartbeat bool) workflow.Context {
-	return unitOptions(ctx, s, heartbeat, "")
+// options turns a step's timeout and retry policy, and its kind's queue
+// and priority, into activity options.
+func (r *response) options(ctx workflow.Context, s playbooks.Step, heartbeat bool) workflow.Context {
+	return r.unitOptions(ctx, s, heartbeat, "")
 }
 
 // unitOptions is options for the step's activity on one unit: activity IDs
 // must differ between the units a step acts on at once.
-func unitOptions(ctx workflow.Context, s playbooks.Step, heartbeat bool, unit string) workflow.Context {
+func (r *response) unitOptions(ctx workflow.Context, s playbooks.Step, heartbeat bool, unit string) workflow.Context {
 	ao := workflow.ActivityOptions{
-		TaskQueue:           QueueOf(s.Kind),
-		Priority:            PriorityOf(s.Kind),
+		TaskQueue:           r.kinds.QueueOf(s.Kind),
+		Priority:            r.kinds.PriorityOf(s.Kind),
 		StartToCloseTimeout: time.Duration(s.Timeout),
 		ActivityID:          s.ID,
 	}
@@ -127,81 +110,6 @@ func unitOptions(ctx workflow.Context, s playbooks.Step, heartbeat bool, unit st
 		}
 	}
 	return workflow.WithActivityOptions(ctx, ao)
-}
-
-func (r *response) isolate(ctx workflow.Context, s playbooks.Step) (string, error) {
-	var res activities.IsolateResult
-	in := activities.IsolateInput{IncidentID: r.inc.ID, Target: r.inc.Target}
-	if err := workflow.ExecuteActivity(options(ctx, s, false), dockerActs.IsolateContainer, in).Get(ctx, &res); err != nil {
-		return "", err
-	}
-	r.inc.Target = res.Target
-	r.inc.Isolation = &res.Isolation
-	if _, ok := r.inc.Unit(res.Target.ContainerID); !ok {
-		r.inc.Units = append(r.inc.Units, incident.Unit{
-			ContainerID: res.Target.ContainerID, Name: res.Target.ContainerName, ImageID: res.Target.ImageID, Compromised: true,
-		})
-	}
-	r.inc.ContainedAt = timePtr(workflow.Now(ctx))
-	r.undo = append(r.undo, compensation{step: s.ID, run: func(ctx workflow.Context) (string, error) {
-		var undone activities.UndoIsolationResult
-		in := activities.UndoIsolationInput{IncidentID: r.inc.ID, Isolation: res.Isolation}
-		err := workflow.ExecuteActivity(options(ctx, s, false), dockerActs.UndoIsolation, in).Get(ctx, &undone)
-		return fmt.Sprintf("reconnected %v, unpaused %t", undone.Reconnected, undone.Unpaused), err
-	}})
-	summary := fmt.Sprintf("disconnected from %d network(s), paused %t", len(res.Isolation.Networks), res.Isolation.Paused)
-	r.notifyReply(fmt.Sprintf(":no_entry: contained *%s* in %s: %s", res.Target.ContainerName,
-		r.inc.TimeToContain().Round(time.Millisecond), summary))
-	r.event(ctx, "incident.contained", s.ID, fmt.Sprintf("container %s (%s) %s in %s", short(res.Target.ContainerID),
-		res.Target.ContainerName, summary, r.inc.TimeToContain().Round(time.Millisecond)))
-	return summary, nil
-}
-
-func (r *response) snapshot(ctx workflow.Context, s playbooks.Step) (string, error) {
-	var res activities.SnapshotResult
-	in := activities.SnapshotInput{
-		IncidentID: r.inc.ID, Target: r.inc.Target,
-		Logs: s.Bool("logs"), Processes: s.Bool("processes"), Export: s.Bool("export"), Commit: s.Bool("commit"),
-	}
-	if err := workflow.ExecuteActivity(options(ctx, s, true), evidenceActs.SnapshotContainer, in).Get(ctx, &res); err != nil {
-		return "", err
-	}
-	r.inc.Evidence = &res.Evidence
-	var size int64
-	for _, a := range res.Evidence.Artifacts {
-		size += a.Size
-	}
-	return fmt.Sprintf("%d artifacts, %d bytes, manifest sha256 %s", len(res.Evidence.Artifacts), size, res.Evidence.ManifestSHA256), nil
-}
-
-func (r *response) verify(ctx workflow.Context, s playbooks.Step) (string, error) {
-	var res activities.VerifyResult
-	in := activities.VerifyInput{IncidentID: r.inc.ID}
-	if err := workflow.ExecuteActivity(options(ctx, s, true), evidenceActs.VerifyEvidence, in).Get(ctx, &res); err != nil {
-		return "", err
-	}
-	if r.inc.Evidence != nil {
-		r.inc.Evidence.Verified, r.inc.Evidence.VerifiedAt = true, timePtr(res.At)
-		if u, ok := r.inc.Unit(r.inc.Target.ContainerID); ok {
-			u.EvidenceVerified = true
-		}
-		r.notifyReply(evidenceReply(*r.inc.Evidence))
-	}
-	return fmt.Sprintf("%d artifacts verified, manifest sha256 %s", res.Verified, res.ManifestSHA256), nil
-}
-
-func (r *response) report(ctx workflow.Context, i int) (string, error) {
-	s := r.in.Playbook.Steps[i]
-	// The report shows its own step as done; a failure below corrects the live state.
-	snapshot := r.inc
-	snapshot.Steps = append([]incident.Step(nil), r.inc.Steps...)
-	snapshot.Steps[i].Status, snapshot.Steps[i].FinishedAt = incident.StepSucceeded, timePtr(workflow.Now(ctx))
-	var res activities.ReportResult
-	in := activities.ReportInput{Incident: snapshot}
-	if err := workflow.ExecuteActivity(options(ctx, s, false), reportActs.WriteReport, in).Get(ctx, &res); err != nil {
-		return "", err
-	}
-	return "wrote " + res.Markdown + " and " + res.JSON, nil
 }
 
 // message is an error's text without Temporal's wrapping.

@@ -23,7 +23,11 @@ func runPlaybook(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(files) == 0 {
 		return usageError("usage: quell playbook validate FILE...")
 	}
-	reg := app.Registry()
+	kinds, err := app.Kinds()
+	if err != nil {
+		return err
+	}
+	reg := kinds.Playbooks()
 	var errs []error
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -47,7 +51,12 @@ func runSteps(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
-	for _, k := range app.Registry().Kinds() {
+	kinds, err := app.Kinds()
+	if err != nil {
+		return err
+	}
+	for _, name := range kinds.Names() {
+		k, _ := kinds.Kind(name)
 		fmt.Fprintf(stdout, "%s\n  %s\n", k.Name, k.Description)
 		var traits []string
 		if k.Destructive {
@@ -59,8 +68,17 @@ func runSteps(ctx context.Context, args []string, stdout io.Writer) error {
 		if k.Gate {
 			traits = append(traits, "human gate")
 		}
+		if k.Contains {
+			traits = append(traits, "contains (first in its queue; heavy work waits for it)")
+		}
+		if k.Always {
+			traits = append(traits, "runs even when the playbook stopped")
+		}
 		if len(traits) > 0 {
 			fmt.Fprintf(stdout, "  traits: %s\n", strings.Join(traits, ", "))
+		}
+		if !k.Gate {
+			fmt.Fprintf(stdout, "  task queue: %s\n", kinds.QueueOf(k.Name))
 		}
 		fmt.Fprintf(stdout, "  default timeout: %s\n", k.DefaultTimeout)
 		for _, p := range k.Params {

@@ -114,7 +114,9 @@ func (g *containGate) notifyLocked() {
 }
 
 // containFirst is the worker interceptor that applies the gate: the
-// activity's type says what is containment, its queue what is heavy.
+// activity's priority says what is containment (the registry schedules the
+// activities of the kinds that contain at workflows.PriorityContain), its
+// queue what is heavy.
 type containFirst struct {
 	interceptor.WorkerInterceptorBase
 	gate *containGate
@@ -132,7 +134,7 @@ type containFirstActivity struct {
 func (a *containFirstActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	info := activity.GetInfo(ctx)
 	switch {
-	case info.ActivityType.Name == workflows.ActivityIsolate:
+	case workflows.IsContainment(info.TaskQueue, info.Priority):
 		defer a.gate.begin()()
 	case info.TaskQueue == workflows.HeavyQueue:
 		waited, err := a.gate.wait(ctx, func() {

@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/quell-ir/quell/internal/devserver"
 	"github.com/quell-ir/quell/workflows"
 )
 
@@ -82,6 +83,9 @@ func TestGateWaitEndsWithItsContext(t *testing.T) {
 // TestHeavyActivitiesStartAfterContainment runs the interceptor in a
 // worker: an activity on the heavy queue scheduled while a containment
 // runs starts only once it has ended and the quiet time has passed.
+// TestHeavyActivitiesStartAfterContainment runs the interceptor in a worker
+// of a real Temporal server: the SDK's test environment carries no
+// activity priorities, and the priority is what says what contains.
 func TestHeavyActivitiesStartAfterContainment(t *testing.T) {
 	const quiet = 100 * time.Millisecond
 	var (
@@ -116,33 +120,46 @@ func TestHeavyActivitiesStartAfterContainment(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}
+	kinds, err := Kinds()
+	if err != nil {
+		t.Fatal(err)
+	}
 	wf := func(ctx workflow.Context) error {
-		on := func(queue string, kind string) workflow.Context {
+		on := func(kind string) workflow.Context {
 			return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-				TaskQueue: queue, Priority: workflows.PriorityOf(kind), StartToCloseTimeout: time.Minute,
+				TaskQueue: kinds.QueueOf(kind), Priority: kinds.PriorityOf(kind), StartToCloseTimeout: time.Minute,
 			})
 		}
-		c := workflow.ExecuteActivity(on(workflows.TaskQueue, workflows.KindIsolate), workflows.ActivityIsolate)
-		if err := workflow.ExecuteActivity(on(workflows.TaskQueue, ""), containStarted).Get(ctx, nil); err != nil {
+		c := workflow.ExecuteActivity(on(workflows.KindIsolate), "Contain")
+		if err := workflow.ExecuteActivity(on(workflows.KindReport), "ContainStarted").Get(ctx, nil); err != nil {
 			return err
 		}
-		if err := workflow.ExecuteActivity(on(workflows.HeavyQueue, workflows.KindSnapshot), heavy).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(on(workflows.KindSnapshot), "Heavy").Get(ctx, nil); err != nil {
 			return err
 		}
 		return c.Get(ctx, nil)
 	}
 
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{
-		&containFirst{gate: &containGate{quiet: quiet}},
-	}})
-	env.RegisterWorkflow(wf)
-	env.RegisterActivityWithOptions(contain, activity.RegisterOptions{Name: workflows.ActivityIsolate})
-	env.RegisterActivity(containStarted)
-	env.RegisterActivity(heavy)
-	env.ExecuteWorkflow(wf)
-	if err := env.GetWorkflowError(); err != nil {
+	c := temporalServer(t)
+	first := []interceptor.WorkerInterceptor{&containFirst{gate: &containGate{quiet: quiet}}}
+	for _, q := range kinds.Queues() {
+		w := worker.New(c, q, worker.Options{Interceptors: first})
+		w.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "GateTest"})
+		w.RegisterActivityWithOptions(contain, activity.RegisterOptions{Name: "Contain"})
+		w.RegisterActivityWithOptions(containStarted, activity.RegisterOptions{Name: "ContainStarted"})
+		w.RegisterActivityWithOptions(heavy, activity.RegisterOptions{Name: "Heavy"})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: workflows.TaskQueue}, "GateTest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
@@ -150,4 +167,26 @@ func TestHeavyActivitiesStartAfterContainment(t *testing.T) {
 	if gap := heavyStart.Sub(containEnd); gap < quiet {
 		t.Fatalf("heavy activity started %v after the containment ended; want at least %v", gap, quiet)
 	}
+}
+
+// temporalServer starts an embedded Temporal server for the test and
+// returns a client of it.
+func temporalServer(t *testing.T) client.Client {
+	t.Helper()
+	srv, err := devserver.Start(devserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(srv.ClientOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }

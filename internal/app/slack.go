@@ -79,7 +79,7 @@ func Warnings(cfg config.Config, pbs []playbooks.Playbook) []string {
 	for _, pb := range pbs {
 		for _, s := range pb.Steps {
 			switch {
-			case s.Kind == workflows.KindApproval && len(s.Strings("approvers")) == 0 && len(cfg.Approvals.Approvers) == 0:
+			case s.Kind == workflows.KindApproval && len(workflows.ApprovalApprovers(s)) == 0 && len(cfg.Approvals.Approvers) == 0:
 				out = append(out, fmt.Sprintf("playbook %s, step %s: nobody may approve (set approvals.approvers)", pb.Name, s.ID))
 			case s.Kind == workflows.KindRebuild && len(cfg.Images) == 0:
 				out = append(out, fmt.Sprintf("playbook %s, step %s: no trusted image sources (set images:)", pb.Name, s.ID))

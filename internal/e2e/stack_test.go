@@ -61,12 +61,16 @@ func startStack(t *testing.T, playbookDir string, edit func(*config.Config)) *st
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	w := app.NewWorker(c, cfg, rt)
+	kinds, err := app.Kinds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := app.NewWorker(c, cfg, rt, kinds)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	pbs, err := app.LoadPlaybooks(cfg.Playbooks)
+	pbs, err := app.LoadPlaybooks(cfg.Playbooks, kinds)
 	if err != nil {
 		t.Fatal(err)
 	}

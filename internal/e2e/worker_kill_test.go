@@ -84,7 +84,11 @@ func killDuring(t *testing.T, bin, step string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	pbs, _ := app.LoadPlaybooks("")
+	kinds, err := app.Kinds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbs, _ := app.LoadPlaybooks("", kinds)
 	api := httptest.NewServer(app.NewAPI(c, cfg, pbs, log))
 	t.Cleanup(api.Close)
 	s := &stack{t: t, cfg: cfg, docker: rt, client: c, url: api.URL}

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/quell-ir/quell/activities"
 	"github.com/quell-ir/quell/internal/alert"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/playbooks"
@@ -199,11 +200,11 @@ func decisionErr(id string, err error) error {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
 		switch app.Type() {
-		case workflows.ErrTypeNotApprover:
+		case activities.ErrTypeNotApprover:
 			return fmt.Errorf("%s: %w", app.Message(), incident.ErrForbidden)
-		case workflows.ErrTypeNotWaiting:
+		case activities.ErrTypeNotWaiting:
 			return fmt.Errorf("%s: %w", app.Message(), incident.ErrNotWaiting)
-		case workflows.ErrTypeBadDecision:
+		case activities.ErrTypeBadDecision:
 			return fmt.Errorf("%s: %w", app.Message(), incident.ErrBadRequest)
 		}
 	}

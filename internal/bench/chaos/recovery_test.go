@@ -14,7 +14,11 @@ import (
 // built-in compromised-container playbook's steps with their settings, and
 // that only the tagged alerts reach it.
 func TestRecoveryPlaybookIsTheLibrarys(t *testing.T) {
-	reg := app.Registry()
+	kinds, err := app.Kinds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := kinds.Playbooks()
 	lib, err := playbooks.LoadLibrary(reg)
 	if err != nil {
 		t.Fatal(err)
