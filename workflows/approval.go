@@ -109,7 +109,7 @@ func (r *response) involved(who, gateStep string) string {
 			return fmt.Sprintf("approved gate %q", d.Step)
 		}
 	}
-	if who != "" && who == r.in.OpenedBy {
+	if who != "" && who == r.in.Alert.PostedBy {
 		return "posted the alert that opened the incident"
 	}
 	return ""

@@ -28,9 +28,6 @@ type IncidentInput struct {
 	DedupWindow time.Duration `json:"dedup_window"`
 	// Notify tells responders in chat (Slack) as the incident runs.
 	Notify bool `json:"notify,omitempty"`
-	// OpenedBy is the principal that posted the alert that opened the
-	// incident; under the two-person rule it may not approve.
-	OpenedBy string `json:"opened_by,omitempty"`
 }
 
 // Incidents runs incident workflows with the step kinds of a registry.

@@ -182,8 +182,9 @@ func (f *fixture) alerts(d time.Duration, as ...alert.Alert) {
 func (f *fixture) run(pb playbooks.Playbook) incident.Incident {
 	f.t.Helper()
 	a := testAlert()
+	a.PostedBy = f.opener
 	f.alerts(0, a)
-	f.env.ExecuteWorkflow(incidentResponse(f.t), IncidentInput{Alert: a, Playbook: pb, Approvers: []string{"carol"}, OpenedBy: f.opener})
+	f.env.ExecuteWorkflow(incidentResponse(f.t), IncidentInput{Alert: a, Playbook: pb, Approvers: []string{"carol"}})
 	if !f.env.IsWorkflowCompleted() {
 		f.t.Fatal("workflow did not complete")
 	}

@@ -71,6 +71,8 @@ func (s *Server) takeAlert(w http.ResponseWriter, r *http.Request, source string
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	p := principalOf(r)
+	a.PostedBy = p.Name
 	opened, err := s.opts.Incidents.Open(r.Context(), a)
 	if errors.Is(err, incident.ErrUnmatched) {
 		s.metrics.alert(source, "unmatched")
@@ -88,7 +90,6 @@ func (s *Server) takeAlert(w http.ResponseWriter, r *http.Request, source string
 		outcome, joined = "deduplicated", "joined the open incident"
 	}
 	s.metrics.alert(source, outcome)
-	p := principalOf(r)
 	s.audit(r, p, audit.Event{Action: "alert." + source, Incident: opened.IncidentID, Outcome: audit.Accepted,
 		Reason: fmt.Sprintf("rule %q %s", a.Rule, joined)})
 	s.log.Info("alert accepted", "rule", a.Rule, "incident", opened.IncidentID, "deduplicated", opened.Deduplicated, "principal", p.Name)

@@ -131,7 +131,7 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 }
 
 func TestBadRequestsStartNothing(t *testing.T) {
-	s := startStack(t, "", func(c *config.Config) { c.API.Token = "t0ken" })
+	s := startStack(t, "", func(c *config.Config) { c.API.Token = e2eToken })
 	ctr := victim(t, s.docker, "e2e-bad-"+randomSuffix())
 	good := falcoAlert(t, ctr.ID)
 	huge := append([]byte(`{"rule":"r","priority":"Critical","time":"2026-01-01T00:00:00Z","output":"`), bytes.Repeat([]byte("a"), 1<<20)...)
@@ -145,9 +145,9 @@ func TestBadRequestsStartNothing(t *testing.T) {
 	}{
 		{"no token", "", good, http.StatusUnauthorized, "missing or wrong bearer token"},
 		{"wrong token", "nope", good, http.StatusUnauthorized, "missing or wrong bearer token"},
-		{"malformed", "t0ken", []byte(`{"rule":`), http.StatusBadRequest, "falco alert: invalid JSON"},
-		{"missing fields", "t0ken", []byte(`{"output":"x"}`), http.StatusBadRequest, "falco alert: missing rule, priority, time"},
-		{"oversized", "t0ken", huge, http.StatusRequestEntityTooLarge, "alert body over 1048576 bytes"},
+		{"malformed", e2eToken, []byte(`{"rule":`), http.StatusBadRequest, "falco alert: invalid JSON"},
+		{"missing fields", e2eToken, []byte(`{"output":"x"}`), http.StatusBadRequest, "falco alert: missing rule, priority, time"},
+		{"oversized", e2eToken, huge, http.StatusRequestEntityTooLarge, "alert body over 1048576 bytes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,11 +162,11 @@ func TestBadRequestsStartNothing(t *testing.T) {
 	}
 	var unmatched map[string]bool
 	noContainer := []byte(`{"rule":"Write below binary dir","priority":"Error","time":"2026-01-01T00:00:00Z","output_fields":{}}`)
-	if code := s.do("POST", "/v1/alerts/falco", "t0ken", noContainer, &unmatched); code != http.StatusOK || unmatched["matched"] {
+	if code := s.do("POST", "/v1/alerts/falco", e2eToken, noContainer, &unmatched); code != http.StatusOK || unmatched["matched"] {
 		t.Errorf("unmatched alert: %d %v", code, unmatched)
 	}
 	var list struct{ Incidents []any }
-	s.do("GET", "/v1/incidents", "t0ken", nil, &list)
+	s.do("GET", "/v1/incidents", e2eToken, nil, &list)
 	if len(list.Incidents) != 0 {
 		t.Errorf("incidents = %v, want none", list.Incidents)
 	}
@@ -215,3 +215,7 @@ func TestApprovalThroughAPI(t *testing.T) {
 func randomSuffix() string {
 	return strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
 }
+
+// e2eToken is the legacy API token of the tests that set one: 32 bytes or
+// more, as quell requires.
+const e2eToken = "quell-e2e-token-0123456789abcdef0123"
