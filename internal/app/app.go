@@ -29,6 +29,7 @@ import (
 	"github.com/quell-ir/quell/internal/audit"
 	"github.com/quell-ir/quell/internal/auth"
 	"github.com/quell-ir/quell/internal/config"
+	"github.com/quell-ir/quell/internal/devserver/apikey"
 	"github.com/quell-ir/quell/internal/docker"
 	"github.com/quell-ir/quell/internal/evidence"
 	"github.com/quell-ir/quell/internal/workflowclient"
@@ -76,8 +77,28 @@ func LoadPlaybooks(dir string) ([]playbooks.Playbook, error) {
 	return playbooks.LoadLibrary(Registry())
 }
 
-// Dial connects a Temporal client as the config says.
-func Dial(cfg config.Config, log *slog.Logger) (client.Client, error) {
+// DialOption changes how Dial connects.
+type DialOption func(*dialOptions)
+
+type dialOptions struct {
+	apiKey string
+}
+
+// WithAPIKey presents key as a bearer token on every call, as the embedded
+// Temporal of quell dev requires (devserver.Server.APIKey).
+func WithAPIKey(key string) DialOption {
+	return func(o *dialOptions) { o.apiKey = key }
+}
+
+// Dial connects a Temporal client as the config says. Without WithAPIKey,
+// a client of a Temporal on loopback presents the key an embedded server
+// keeps in cfg.DataDir, if there is one, so that a quell worker started on
+// quell dev's data dir is let in; the key never leaves the machine.
+func Dial(cfg config.Config, log *slog.Logger, options ...DialOption) (client.Client, error) {
+	var do dialOptions
+	for _, o := range options {
+		o(&do)
+	}
 	opts := client.Options{
 		HostPort:  cfg.Temporal.Address,
 		Namespace: cfg.Temporal.Namespace,
@@ -89,6 +110,20 @@ func Dial(cfg config.Config, log *slog.Logger) (client.Client, error) {
 		return nil, err
 	}
 	opts.ConnectionOptions.TLS = tlsCfg
+	if do.apiKey == "" && loopback(cfg.Temporal.Address) {
+		if do.apiKey, err = apikey.Read(apikey.Path(cfg.DataDir)); errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if do.apiKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(do.apiKey)
+		// The SDK turns TLS on for an API key; the embedded server speaks
+		// plain gRPC on loopback.
+		opts.ConnectionOptions.TLSDisabled = tlsCfg == nil && loopback(cfg.Temporal.Address)
+	}
 	c, err := client.Dial(opts)
 	if err != nil {
 		return nil, fmt.Errorf("temporal %s: %w", cfg.Temporal.Address, err)
@@ -119,6 +154,19 @@ func clientTLS(t config.TLS) (*tls.Config, error) {
 		out.Certificates = []tls.Certificate{cert}
 	}
 	return out, nil
+}
+
+// loopback reports whether hostPort names this machine.
+func loopback(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func identity() string {

@@ -1,6 +1,14 @@
 // Package devserver runs a real Temporal server inside the quell process,
 // persisted to a SQLite file, for the one-machine default (quell dev) and for
 // end-to-end tests. Production points quell at an existing Temporal cluster.
+//
+// The server answers only quell's own clients. Its public frontend takes a
+// request only with a key as bearer token (APIKey: everything; ReadOnlyKey:
+// the read-only APIs, for the Web UI) and refuses every other request with
+// PermissionDenied; its own services (history, matching, worker and the
+// internal frontend the system workflows go through) talk over mutual TLS on
+// a certificate made at start, so no other local process can reach them.
+// The frontend's HTTP API is off.
 package devserver
 
 import (
@@ -13,6 +21,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
@@ -21,11 +31,15 @@ import (
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	"github.com/quell-ir/quell/internal/devserver/apikey"
 )
 
 // Options configure an embedded server.
 type Options struct {
-	// DBPath is the SQLite file; empty keeps everything in memory.
+	// DBPath is the SQLite file; empty keeps everything in memory. The API
+	// key is kept beside it (apikey.Path of its directory, mode 0600) and
+	// used again on the next start; with no file it lives in memory.
 	DBPath string
 	// IP is the address every service binds to; default 127.0.0.1.
 	IP string
@@ -40,9 +54,15 @@ type Options struct {
 
 // Server is an embedded Temporal server.
 type Server struct {
-	srv      temporal.Server
-	hostPort string
-	ns       string
+	srv       temporal.Server
+	hostPort  string
+	ns        string
+	apiKey    string
+	readerKey string
+	authz     *roleAuthorizer
+	// internode are the gRPC addresses of history, matching, worker and
+	// the internal frontend.
+	internode []string
 }
 
 // Start creates the schema when the database is new, registers the
@@ -54,7 +74,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
-	ports, err := freePorts(opts.IP, 9)
+	ports, err := freePorts(opts.IP, 11)
 	if err != nil {
 		return nil, err
 	}
@@ -62,35 +82,76 @@ func Start(opts Options) (*Server, error) {
 		opts.Port = ports[8]
 	}
 	cfg := serverConfig(opts, ports)
-	sqlCfg := cfg.Persistence.DataStores[sqliteplugin.PluginName].SQL
+	if err := prepareDB(opts, cfg); err != nil {
+		return nil, err
+	}
+	key := apikey.New()
+	if opts.DBPath != "" {
+		if key, err = apikey.Load(apikey.Path(filepath.Dir(opts.DBPath))); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{
+		hostPort: net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port)), ns: opts.Namespace,
+		apiKey: key, readerKey: apikey.New(),
+		authz: &roleAuthorizer{next: authorization.NewDefaultAuthorizer()},
+	}
+	for _, p := range []int{ports[2], ports[4], ports[6], ports[9]} {
+		s.internode = append(s.internode, net.JoinHostPort(opts.IP, strconv.Itoa(p)))
+	}
+	if s.srv, err = s.newTemporal(opts, cfg); err != nil {
+		return nil, err
+	}
+	if err := s.srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	return s, nil
+}
 
+// prepareDB creates the schema when the database is new and registers the
+// namespace.
+func prepareDB(opts Options, cfg *config.Config) error {
+	sqlCfg := cfg.Persistence.DataStores[sqliteplugin.PluginName].SQL
 	if opts.DBPath != "" {
 		if err := os.MkdirAll(filepath.Dir(opts.DBPath), 0o750); err != nil {
-			return nil, fmt.Errorf("temporal database dir: %w", err)
+			return fmt.Errorf("temporal database dir: %w", err)
 		}
 		if _, err := os.Stat(opts.DBPath); errors.Is(err, os.ErrNotExist) {
 			if err := sqlite.SetupSchema(sqlCfg); err != nil {
 				os.Remove(opts.DBPath)
-				return nil, fmt.Errorf("temporal schema %s: %w", opts.DBPath, err)
+				return fmt.Errorf("temporal schema %s: %w", opts.DBPath, err)
 			}
 		}
 	}
 	nsCfg, err := sqlite.NewNamespaceConfig(cfg.ClusterMetadata.CurrentClusterName, opts.Namespace, false, nil)
 	if err != nil {
-		return nil, fmt.Errorf("temporal namespace %s: %w", opts.Namespace, err)
+		return fmt.Errorf("temporal namespace %s: %w", opts.Namespace, err)
 	}
 	if err := sqlite.CreateNamespaces(sqlCfg, nsCfg); err != nil {
-		return nil, fmt.Errorf("temporal namespace %s: %w", opts.Namespace, err)
+		return fmt.Errorf("temporal namespace %s: %w", opts.Namespace, err)
 	}
+	return nil
+}
 
+// newTemporal builds the server: every service, the key authorizer on the
+// public frontend, mutual TLS between the services.
+func (s *Server) newTemporal(opts Options, cfg *config.Config) (temporal.Server, error) {
+	internode, err := newInternodeTLS()
+	if err != nil {
+		return nil, err
+	}
+	claims := newKeyClaims(s.apiKey, s.readerKey)
 	var logger log.Logger = log.NewNoopLogger()
 	if opts.LogLevel != "" {
 		logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: opts.LogLevel, Format: "json"}))
 	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(cfg),
-		temporal.ForServices(temporal.DefaultServices),
+		temporal.ForServices(temporal.Services), // the four default ones and the internal frontend
 		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(s.authz),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claims }),
+		temporal.WithTLSConfigFactory(internode),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
 		}),
@@ -98,14 +159,31 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporal server: %w", err)
 	}
-	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("start temporal server: %w", err)
-	}
-	return &Server{srv: srv, hostPort: net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port)), ns: opts.Namespace}, nil
+	return srv, nil
 }
 
 // HostPort is the frontend's address for SDK clients.
 func (s *Server) HostPort() string { return s.hostPort }
+
+// APIKey is the credential of quell's own clients, good for every API.
+// It is a secret: never log it or put it in a workflow's input.
+func (s *Server) APIKey() string { return s.apiKey }
+
+// ReadOnlyKey is a credential for the read-only APIs only (list,
+// describe, history, query), made at start and kept in memory, for the
+// Web UI. It is a secret too.
+func (s *Server) ReadOnlyKey() string { return s.readerKey }
+
+// ClientOptions are the options an SDK client dials this server with,
+// presenting APIKey over plain gRPC on loopback.
+func (s *Server) ClientOptions() client.Options {
+	return client.Options{
+		HostPort:          s.hostPort,
+		Namespace:         s.ns,
+		Credentials:       client.NewAPIKeyStaticCredentials(s.apiKey),
+		ConnectionOptions: client.ConnectionOptions{TLSDisabled: true},
+	}
+}
 
 // Namespace is the namespace registered on start.
 func (s *Server) Namespace() string { return s.ns }
@@ -164,18 +242,21 @@ func serverConfig(opts Options, ports []int) *config.Config {
 				"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend},
 			},
 		},
+		// The services reach the frontend through the internal one, over
+		// internode TLS: PublicClient names no address, so they find it
+		// by membership. No service has an HTTPPort: the HTTP API is off.
 		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
 		Services: map[string]config.Service{
-			"frontend": service(opts.Port, ports[1]),
-			"history":  service(ports[2], ports[3]),
-			"matching": service(ports[4], ports[5]),
-			"worker":   service(ports[6], ports[7]),
+			"frontend":          service(opts.Port, ports[1]),
+			"history":           service(ports[2], ports[3]),
+			"matching":          service(ports[4], ports[5]),
+			"worker":            service(ports[6], ports[7]),
+			"internal-frontend": service(ports[9], ports[10]),
 		},
 		Archival: config.Archival{
 			History:    config.HistoryArchival{State: "disabled"},
 			Visibility: config.VisibilityArchival{State: "disabled"},
 		},
-		PublicClient: config.PublicClient{HostPort: frontend},
 		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
 			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
 			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},

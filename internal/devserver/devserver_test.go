@@ -17,7 +17,7 @@ func dial(t *testing.T, s *Server) client.Client {
 	if err := s.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.Dial(client.Options{HostPort: s.HostPort(), Namespace: s.Namespace()})
+	c, err := client.Dial(s.ClientOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,8 @@ func dial(t *testing.T, s *Server) client.Client {
 }
 
 // TestWorkflowsSurviveRestart starts a workflow, stops the server, starts it
-// again on the same SQLite file and finds the workflow still running.
+// again on the same SQLite file and finds the workflow still running, with
+// the same API key.
 func TestWorkflowsSurviveRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "temporal.db")
 	s, err := Start(Options{DBPath: db, Namespace: "quell-test"})
@@ -38,6 +39,7 @@ func TestWorkflowsSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+	key := s.APIKey()
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +49,9 @@ func TestWorkflowsSurviveRestart(t *testing.T) {
 		t.Fatalf("restart on the same database: %v", err)
 	}
 	defer s.Stop()
+	if s.APIKey() != key {
+		t.Errorf("API key changed across restart: clients dialled before it would be refused")
+	}
 	c = dial(t, s)
 	defer c.Close()
 	desc, err := c.DescribeWorkflowExecution(t.Context(), "survivor", run.GetRunID())
