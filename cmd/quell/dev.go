@@ -25,6 +25,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	dataDir := fs.String("data-dir", "./.quell", "where the Temporal database, evidence and reports live")
 	temporalPort := fs.Int("temporal-port", 7233, "embedded Temporal frontend port on 127.0.0.1 (0 picks a free one)")
 	uiPort := fs.Int("ui-port", 8233, "Temporal Web UI port on 127.0.0.1 (0 picks a free one, -1 disables the UI)")
+	uiWritable := fs.Bool("ui-writable", false, "let the Temporal Web UI terminate, signal and update workflows, around quell's API (default read-only)")
 	configFile := fs.String("config", "", "configuration file (YAML)")
 	playbookDir := fs.String("playbooks", "", "directory of playbooks (default: the built-in library)")
 	if err := fs.Parse(args); err != nil {
@@ -69,19 +70,26 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	defer srv.Stop()
 	uiURL := "off"
 	if *uiPort >= 0 {
-		ui, err := webui.Start(webui.Options{TemporalAddress: srv.HostPort(), Port: *uiPort, Namespace: cfg.Temporal.Namespace})
+		uiKey := srv.ReadOnlyKey()
+		if *uiWritable {
+			uiKey = srv.APIKey()
+			log.Warn("the Temporal Web UI is writable (--ui-writable): whoever logs in to it can terminate, signal or update an incident around quell's API, its approvals and its record")
+		}
+		ui, err := webui.Start(webui.Options{
+			TemporalAddress: srv.HostPort(), APIKey: uiKey, Writable: *uiWritable, Port: *uiPort, Namespace: cfg.Temporal.Namespace,
+		})
 		if err != nil {
 			l.Close()
 			return err
 		}
 		defer ui.Stop()
-		uiURL = ui.URL()
+		uiURL = ui.LoginURL()
 		if cfg.UIURL == "" {
-			cfg.UIURL = uiURL
+			cfg.UIURL = ui.URL() // for links: never the login token
 		}
 	}
 	cfg.Temporal.Address = srv.HostPort()
-	c, err := app.Dial(cfg, log)
+	c, err := app.Dial(cfg, log, app.WithAPIKey(srv.APIKey()))
 	if err != nil {
 		return err
 	}
