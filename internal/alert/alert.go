@@ -2,17 +2,13 @@
 // rest of quell reads, whatever detector sent it.
 package alert
 
-import (
-	"fmt"
-	"regexp"
-	"strings"
-	"time"
-)
+import "time"
 
 // Alert is a detector's report, normalised. It is part of the incident
 // workflow's input and history, so fields are only ever added.
 type Alert struct {
-	// Source is the detector family: "falco" (and later "trivy", "alertmanager").
+	// Source is the detector family: "falco", "trivy", "alertmanager", or
+	// the source a sender of quell's own format names.
 	Source string `json:"source"`
 	// EventSource is the detector's own event source, e.g. Falco's "syscall" or "k8s_audit".
 	EventSource string `json:"event_source,omitempty"`
@@ -38,9 +34,56 @@ type Alert struct {
 	Digest string `json:"digest"`
 	// ReceivedAt is when quell accepted the alert.
 	ReceivedAt time.Time `json:"received_at"`
+	// PostedBy is the authenticated principal that posted the alert, when
+	// the API knows one; under the two-person rule it may not approve.
+	PostedBy string `json:"posted_by,omitempty"`
 	// Vulnerabilities summarises an image scanner's findings, for scanner alerts.
 	Vulnerabilities *Vulnerabilities `json:"vulnerabilities,omitempty"`
+	// Labels are the alert's labels, for detectors that label alerts
+	// (Alertmanager, quell's own format); playbooks match on them.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Annotations are Alertmanager's annotations: summary, description,
+	// runbook links.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Status is "firing" or "resolved" for detectors that report both
+	// (Alertmanager); empty for detectors that only report firing.
+	Status string `json:"status,omitempty"`
+	// IdempotencyKey names this report of this event, so that a sender's
+	// retries and repeats can be counted once: equal keys are the same
+	// report. Empty when the detector gives nothing to build one from.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// Truncated lists the values quell cut to keep the alert small, with
+	// the size and digest of each full value, at most MaxCuts of them.
+	Truncated []Cut `json:"truncated,omitempty"`
+	// TruncatedMore counts the cuts beyond MaxCuts that Truncated does not
+	// list; the raw payload's Digest covers them.
+	TruncatedMore int `json:"truncated_more,omitempty"`
 }
+
+// Cut records a value that an alert keeps only in part.
+type Cut struct {
+	// Field is where the value is in the alert, in the alert's JSON names:
+	// "output", `fields["proc.cmdline"]`, "vulnerabilities.top[3].title".
+	Field string `json:"field"`
+	// Size is the full value's length in bytes: a string's UTF-8 bytes, a
+	// list's JSON encoding.
+	Size int `json:"size"`
+	// Items is how many items a list had in full; zero for a string.
+	Items int `json:"items,omitempty"`
+	// SHA256 is the hex SHA-256 of the full value's bytes (as Size counts them).
+	SHA256 string `json:"sha256"`
+}
+
+// MaxCuts bounds Alert.Truncated.
+const MaxCuts = 16
+
+// Statuses of detectors that report when an alert stops (Alertmanager).
+const (
+	// StatusFiring is an alert that holds.
+	StatusFiring = "firing"
+	// StatusResolved is an alert that no longer holds.
+	StatusResolved = "resolved"
+)
 
 // Vulnerabilities summarises an image scan.
 type Vulnerabilities struct {
@@ -71,10 +114,13 @@ var Severities = []string{"unknown", "low", "medium", "high", "critical"}
 
 // Target names the unit an alert is about.
 type Target struct {
-	// Kind is "docker" (or "kubernetes"); empty when the alert names no unit.
+	// Kind is KindDocker, KindKubernetes or KindImage; empty when the
+	// alert names no unit (it may still name an object, see Resource).
 	Kind string `json:"kind"`
 	// Host is the Docker host (or node) the unit runs on.
 	Host string `json:"host,omitempty"`
+	// Cluster is the Kubernetes cluster, when the alert names one.
+	Cluster string `json:"cluster,omitempty"`
 	// ContainerID is the container's ID as the detector gave it (often 12 hex digits).
 	ContainerID string `json:"container_id,omitempty"`
 	// ContainerName is the container's name without a leading slash.
@@ -88,45 +134,14 @@ type Target struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Pod is the Kubernetes pod name, when known.
 	Pod string `json:"pod,omitempty"`
+	// Resource is the Kubernetes resource an audit alert is about, e.g.
+	// "pods" or "serviceaccounts".
+	Resource string `json:"resource,omitempty"`
+	// Object is the name of the Kubernetes object an audit alert is about
+	// when it is not a pod (a pod is named by Pod). Such an alert names no
+	// unit: Kind is empty.
+	Object string `json:"object,omitempty"`
 	// RepoTags and RepoDigests name an image target.
 	RepoTags    []string `json:"repo_tags,omitempty"`
 	RepoDigests []string `json:"repo_digests,omitempty"`
-}
-
-// Unit kinds.
-const (
-	// KindDocker is a Docker container.
-	KindDocker = "docker"
-	// KindImage is an image, and through it every container that runs it.
-	KindImage = "image"
-)
-
-var unsafeChars = regexp.MustCompile(`[^a-z0-9-]+`)
-
-// UnitKey identifies the unit across alerts: all alerts with the same key
-// while an incident is open join that incident. It is safe in a Temporal
-// workflow ID, a file name and a Docker tag.
-func (t Target) UnitKey() (string, error) {
-	if t.Kind == KindImage {
-		id := strings.TrimPrefix(strings.ToLower(t.ImageID), "sha256:")
-		if id == "" {
-			return "", fmt.Errorf("unit key: image target has no image id")
-		}
-		return "image-" + unsafeChars.ReplaceAllString(id[:min(12, len(id))], ""), nil
-	}
-	if t.Kind != KindDocker {
-		return "", fmt.Errorf("unit key: target kind %q not supported", t.Kind)
-	}
-	if t.ContainerID == "" {
-		return "", fmt.Errorf("unit key: target has no container id")
-	}
-	id := strings.ToLower(t.ContainerID)
-	if len(id) > 12 {
-		id = id[:12]
-	}
-	host := strings.Trim(unsafeChars.ReplaceAllString(strings.ToLower(t.Host), "-"), "-")
-	if host == "" {
-		host = "local"
-	}
-	return fmt.Sprintf("docker-%s-%s", host, unsafeChars.ReplaceAllString(id, "")), nil
 }

@@ -91,8 +91,9 @@ func terminalShell() alert.Alert {
 			"user.loginuid":              int64(-1),
 			"user.name":                  "root",
 		},
+		// k8s.ns.name and k8s.pod.name are set: the alert names the pod.
 		Target: alert.Target{
-			Kind:        alert.KindDocker,
+			Kind:        alert.KindKubernetes,
 			Host:        "falco-xczjd",
 			ContainerID: "ee97d9c4186f",
 			Image:       "docker.io/library/alpine",
@@ -128,6 +129,7 @@ func catWrite(nsec int, evtTime int64) alert.Alert {
 func sampleWants() map[string]alert.Alert {
 	withUUID := terminalShell()
 	withUUID.DetectorID = "3b2a4f6e-0c1d-4e5f-8a9b-7c6d5e4f3a21"
+	withUUID.IdempotencyKey = "falco/3b2a4f6e-0c1d-4e5f-8a9b-7c6d5e4f3a21"
 	return map[string]alert.Alert{
 		"falco-website_docs-outputs-channels_terminal-shell.json": terminalShell(),
 		// testdata: the sample above with a uuid added (see testdata/README.md).
@@ -150,7 +152,7 @@ func sampleWants() map[string]alert.Alert {
 				"user.loginuid": int64(-1),
 				"user.name":     "root",
 			},
-			Target: alert.Target{Kind: alert.KindDocker, ContainerID: "5892b41bcf46", Namespace: "default", Pod: "alpine"},
+			Target: alert.Target{Kind: alert.KindKubernetes, ContainerID: "5892b41bcf46", Namespace: "default", Pod: "alpine"},
 		},
 		"falco-website_blog-k8saudit-eks_alerts.jsonl:1": {
 			Source:      "falco",
@@ -171,6 +173,8 @@ func sampleWants() map[string]alert.Alert {
 				"ka.target.resource":  "serviceaccounts",
 				"ka.user.name":        "system:node:ip-192-168-34-135.ec2.internal",
 			},
+			// Not a pod: the object is recorded, and no unit named.
+			Target: alert.Target{Namespace: "default", Resource: "serviceaccounts", Object: "default"},
 		},
 		"falco-website_blog-k8saudit-eks_alerts.jsonl:2": {
 			Source:      "falco",
@@ -190,6 +194,8 @@ func sampleWants() map[string]alert.Alert {
 				"ka.uri.param[command]": "sh",
 				"ka.user.name":          "kubernetes-admin",
 			},
+			Target: alert.Target{Kind: alert.KindKubernetes, Host: "falco-k8saudit-eks-96d7f6f99-vwjgc",
+				Namespace: "default", Pod: "kubecon", Resource: "pods"},
 		},
 		"falcosecurity-testing_tests-data-outputs_single_rule_with_cat_write.jsonl:1": catWrite(881781397, 1470327477881781397),
 		"falcosecurity-testing_tests-data-outputs_single_rule_with_cat_write.jsonl:2": catWrite(881785348, 1470327477881785348),

@@ -1,13 +1,8 @@
 package intake
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -75,15 +70,26 @@ type trivyVulnerability struct {
 	Title            string `json:"Title"`
 }
 
+// trivyPayload names Trivy reports in errors.
+const trivyPayload = "trivy report"
+
 // ParseTrivy reads one Trivy JSON report of a container image scan
 // (SchemaVersion 2, as `trivy image --format json` writes it) and
 // normalises it into an alert about the image, with a summary of its
-// vulnerabilities. Every error starts with "trivy report: ". The image ID
-// (Metadata.ImageID) and name (ArtifactName) are required; unknown keys
-// are ignored.
+// vulnerabilities. The image ID (Metadata.ImageID) and name (ArtifactName)
+// are required; unknown keys are ignored. Errors are *Error values with
+// Payload "trivy report".
+//
+// However many findings a report holds, the alert keeps a bounded summary:
+// counts by severity, the MaxTopVulnerabilities most severe findings with
+// their text cut (MaxShortText, MaxTitle), at most MaxImageNames repo tags
+// and digests; a report is never refused for its size. The target's Image
+// is the first of ArtifactName, Metadata.Reference and the first repo tag
+// that is an image reference (ArtifactName may be a tarball's path);
+// repo tags and digests must be references.
 func ParseTrivy(body []byte, receivedAt time.Time) (alert.Alert, error) {
-	rep, err := decodeTrivy(body)
-	if err != nil {
+	var rep trivyReport
+	if err := decodeBody(trivyPayload, body, &rep, false); err != nil {
 		return alert.Alert{}, err
 	}
 	if err := rep.check(); err != nil {
@@ -93,113 +99,94 @@ func ParseTrivy(body []byte, receivedAt time.Time) (alert.Alert, error) {
 	if err != nil {
 		return alert.Alert{}, err
 	}
+	target, err := rep.target()
+	if err != nil {
+		return alert.Alert{}, err
+	}
+	k := &keeper{}
 	vulns := summarizeTrivy(rep.Results)
-	sum := sha256.Sum256(body)
-	return alert.Alert{
-		Source:      trivySource,
-		EventSource: rep.ArtifactType,
-		DetectorID:  rep.ReportID,
-		Rule:        trivyRule,
-		Priority:    trivyPriority(highestTrivySeverity(vulns)),
-		Time:        t,
-		Output:      trivyOutput(rep.ArtifactName, vulns),
-		Fields:      rep.fields(vulns),
-		Target: alert.Target{
-			Kind:        alert.KindImage,
-			Image:       rep.ArtifactName,
-			ImageID:     rep.Metadata.ImageID,
-			RepoTags:    trivyList(rep.Metadata.RepoTags),
-			RepoDigests: trivyList(rep.Metadata.RepoDigests),
-		},
-		Digest:          "sha256:" + hex.EncodeToString(sum[:]),
+	keepTop(vulns, k)
+	a := alert.Alert{
+		Source:          trivySource,
+		EventSource:     rep.ArtifactType,
+		Rule:            trivyRule,
+		Priority:        trivyPriority(highestTrivySeverity(vulns)),
+		Time:            t,
+		Output:          k.text("output", trivyOutput(rep.ArtifactName, vulns), MaxOutput),
+		Target:          target,
+		Digest:          digest(body),
 		ReceivedAt:      receivedAt.UTC(),
 		Vulnerabilities: vulns,
-	}, nil
-}
-
-// decodeTrivy decodes body as exactly one JSON object into a report.
-func decodeTrivy(body []byte) (trivyReport, error) {
-	var rep trivyReport
-	if len(bytes.Trim(body, jsonSpace)) == 0 {
-		return rep, errors.New("trivy report: empty body")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) {
-			return rep, fmt.Errorf("trivy report: invalid JSON at offset %d: %w", syntax.Offset, err)
+	if rep.ReportID != "" {
+		a.DetectorID = k.text("detector_id", rep.ReportID, MaxShortText)
+		if idPattern.MatchString(rep.ReportID) {
+			a.IdempotencyKey = "trivy/" + rep.ReportID
 		}
-		return rep, fmt.Errorf("trivy report: invalid JSON: %w", err)
 	}
-	if t := trivyJSONType(raw); t != "object" {
-		return rep, fmt.Errorf("trivy report: invalid JSON: want an object, got %s", t)
+	a.Fields = rep.fields(vulns, k)
+	a.Target.RepoTags = keepNames(k, "target.repo_tags", a.Target.RepoTags)
+	a.Target.RepoDigests = keepNames(k, "target.repo_digests", a.Target.RepoDigests)
+	if err := k.fit(trivyPayload, jsonSize(a.Fields)); err != nil {
+		return alert.Alert{}, err
 	}
-	end := dec.InputOffset()
-	if rest := bytes.TrimLeft(body[end:], jsonSpace); len(rest) > 0 {
-		return rep, fmt.Errorf("trivy report: invalid JSON at offset %d: data after the object", len(body)-len(rest))
+	k.finish(&a)
+	return a, nil
+}
+
+// target names the scanned image: its ID, the first name that is an image
+// reference, and its repo tags and digests, each checked.
+func (r trivyReport) target() (alert.Target, error) {
+	t := alert.Target{
+		Kind:        alert.KindImage,
+		ImageID:     r.Metadata.ImageID,
+		RepoTags:    trivyList(r.Metadata.RepoTags),
+		RepoDigests: trivyList(r.Metadata.RepoDigests),
 	}
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		var typ *json.UnmarshalTypeError
-		if errors.As(err, &typ) {
-			return trivyReport{}, fmt.Errorf("trivy report: %s: want %s, got %s", typ.Field, trivyWant(typ.Type), typ.Value)
+	var errs []error
+	for _, list := range []struct {
+		field string
+		refs  []string
+	}{{"Metadata.RepoTags", t.RepoTags}, {"Metadata.RepoDigests", t.RepoDigests}} {
+		for i, ref := range list.refs {
+			if _, err := checkImage(ref); err != nil {
+				errs = append(errs, fieldProblem(trivyPayload, fmt.Sprintf("%s[%d]", list.field, i), "%v", err))
+			}
 		}
-		return trivyReport{}, fmt.Errorf("trivy report: invalid JSON: %w", err)
 	}
-	return rep, nil
+	if len(errs) > 0 {
+		return alert.Target{}, errors.Join(errs...)
+	}
+	for _, ref := range append([]string{r.ArtifactName, r.Metadata.Reference}, t.RepoTags...) {
+		if _, err := checkImage(ref); ref != "" && err == nil {
+			t.Image = ref
+			break
+		}
+	}
+	return t, nil
 }
 
-// trivyJSONType names the JSON type of a raw value from its first byte.
-func trivyJSONType(raw []byte) string {
-	raw = bytes.TrimLeft(raw, jsonSpace)
-	if len(raw) == 0 {
-		return "nothing"
+// keepNames keeps at most MaxImageNames of an image's names, recording a
+// cut of the list under field.
+func keepNames(k *keeper, field string, names []string) []string {
+	if len(names) <= MaxImageNames {
+		return names
 	}
-	switch raw[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "bool"
-	case 'n':
-		return "null"
-	}
-	return "number"
-}
-
-// trivyWant names the JSON value a Go type of the report wants.
-func trivyWant(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Pointer:
-		return trivyWant(t.Elem())
-	case reflect.String:
-		return "a string"
-	case reflect.Int, reflect.Int64:
-		return "an integer"
-	case reflect.Bool:
-		return "a bool"
-	case reflect.Slice:
-		return "an array"
-	case reflect.Struct:
-		return "an object"
-	}
-	return t.String()
+	k.cutList(field, names)
+	return names[:MaxImageNames:MaxImageNames]
 }
 
 // check refuses reports of another schema or artifact type, and reports
 // that lack what names the image.
 func (r trivyReport) check() error {
 	if r.SchemaVersion == nil {
-		return fmt.Errorf("trivy report: missing SchemaVersion (want %d)", trivySchema)
+		return problem(trivyPayload, "missing SchemaVersion (want %d)", trivySchema)
 	}
 	if *r.SchemaVersion != trivySchema {
-		return fmt.Errorf("trivy report: unsupported SchemaVersion %d (want %d)", *r.SchemaVersion, trivySchema)
+		return namedProblem(trivyPayload, "SchemaVersion", "unsupported SchemaVersion %d (want %d)", *r.SchemaVersion, trivySchema)
 	}
 	if r.ArtifactType != "" && r.ArtifactType != trivyImage {
-		return fmt.Errorf("trivy report: artifact type %q is not a container image", r.ArtifactType)
+		return namedProblem(trivyPayload, "ArtifactType", "artifact type %s is not a container image", quote(r.ArtifactType))
 	}
 	var missing []string
 	for _, f := range []struct{ key, value string }{
@@ -212,10 +199,11 @@ func (r trivyReport) check() error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("trivy report: missing %s", strings.Join(missing, ", "))
+		return problem(trivyPayload, "missing %s", strings.Join(missing, ", "))
 	}
 	if !trivyImageID.MatchString(r.Metadata.ImageID) {
-		return fmt.Errorf("trivy report: invalid Metadata.ImageID %q (want sha256: and 64 hex digits)", r.Metadata.ImageID)
+		return namedProblem(trivyPayload, "Metadata.ImageID", "invalid Metadata.ImageID %s (want sha256: and 64 hex digits)",
+			quote(r.Metadata.ImageID))
 	}
 	return nil
 }
@@ -226,25 +214,19 @@ func (r trivyReport) time(receivedAt time.Time) (time.Time, error) {
 	if strings.TrimSpace(r.CreatedAt) == "" {
 		return receivedAt.UTC(), nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, r.CreatedAt)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("trivy report: invalid CreatedAt %q (want RFC 3339)", r.CreatedAt)
-	}
-	if t.IsZero() {
+	if t, err := time.Parse(time.RFC3339Nano, r.CreatedAt); err == nil && t.IsZero() {
 		return receivedAt.UTC(), nil
 	}
-	if t = t.UTC(); t.Year() < 1 || t.Year() > 9999 {
-		return time.Time{}, fmt.Errorf("trivy report: CreatedAt %q out of range", r.CreatedAt)
-	}
-	return t, nil
+	return parseTime(trivyPayload, "CreatedAt", r.CreatedAt)
 }
 
 // fields returns the scalars a playbook's required_fields may name:
 // image.id, image.name, image.reference, os.family, os.name, os.eosl
 // (present only when true), vulnerabilities.total,
 // vulnerabilities.fixable and vulnerabilities.max_severity (present only
-// when there are findings). Empty strings are left out.
-func (r trivyReport) fields(v *alert.Vulnerabilities) map[string]any {
+// when there are findings). Empty strings are left out; the others are
+// kept safe and cut (os.* to MaxShortText).
+func (r trivyReport) fields(v *alert.Vulnerabilities, k *keeper) map[string]any {
 	total, fixable := 0, 0
 	for _, sev := range alert.Severities {
 		total += v.Counts[sev]
@@ -256,7 +238,7 @@ func (r trivyReport) fields(v *alert.Vulnerabilities) map[string]any {
 	}
 	put := func(key, value string) {
 		if value != "" {
-			out[key] = value
+			k.value(fmt.Sprintf("fields[%q]", key), value, func(s string) { out[key] = s })
 		}
 	}
 	put("image.id", r.Metadata.ImageID)
@@ -266,8 +248,8 @@ func (r trivyReport) fields(v *alert.Vulnerabilities) map[string]any {
 		put("vulnerabilities.max_severity", highestTrivySeverity(v))
 	}
 	if o := r.Metadata.OS; o != nil {
-		put("os.family", o.Family)
-		put("os.name", o.Name)
+		put("os.family", k.text(`fields["os.family"]`, o.Family, MaxShortText))
+		put("os.name", k.text(`fields["os.name"]`, o.Name, MaxShortText))
 		if o.EOSL {
 			out["os.eosl"] = true
 		}

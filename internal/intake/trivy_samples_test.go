@@ -50,13 +50,14 @@ func TestParseTrivySamples(t *testing.T) {
 		want alert.Alert
 	}{
 		{alpineSample, alert.Alert{
-			Source:      "trivy",
-			EventSource: "container_image",
-			DetectorID:  "017b7d41-e09f-7000-80ea-000000000001",
-			Rule:        "vulnerable-image",
-			Priority:    alert.Critical,
-			Time:        created,
-			Output:      "testdata/fixtures/images/alpine-39.tar.gz: 2 vulnerabilities (critical 2), 2 fixable",
+			Source:         "trivy",
+			EventSource:    "container_image",
+			DetectorID:     "017b7d41-e09f-7000-80ea-000000000001",
+			IdempotencyKey: "trivy/017b7d41-e09f-7000-80ea-000000000001",
+			Rule:           "vulnerable-image",
+			Priority:       alert.Critical,
+			Time:           created,
+			Output:         "testdata/fixtures/images/alpine-39.tar.gz: 2 vulnerabilities (critical 2), 2 fixable",
 			Fields: map[string]any{
 				"image.id":                     "sha256:055936d3920576da37aa9bc460d70c5f212028bda1c08c0879aedf03d7a66ea1",
 				"image.name":                   "testdata/fixtures/images/alpine-39.tar.gz",
@@ -84,13 +85,14 @@ func TestParseTrivySamples(t *testing.T) {
 			},
 		}},
 		{debianSample, alert.Alert{
-			Source:      "trivy",
-			EventSource: "container_image",
-			DetectorID:  "017b7d41-e09f-7000-80ea-000000000001",
-			Rule:        "vulnerable-image",
-			Priority:    alert.Critical,
-			Time:        created,
-			Output:      "testdata/fixtures/images/debian-buster.tar.gz: 2 vulnerabilities (critical 1, low 1), 1 fixable",
+			Source:         "trivy",
+			EventSource:    "container_image",
+			DetectorID:     "017b7d41-e09f-7000-80ea-000000000001",
+			IdempotencyKey: "trivy/017b7d41-e09f-7000-80ea-000000000001",
+			Rule:           "vulnerable-image",
+			Priority:       alert.Critical,
+			Time:           created,
+			Output:         "testdata/fixtures/images/debian-buster.tar.gz: 2 vulnerabilities (critical 1, low 1), 1 fixable",
 			Fields: map[string]any{
 				"image.id":                     "sha256:c2c03a296d2329a4f3ab72a7bf38b78a8a80108204d326b0139d6af700e152d1",
 				"image.name":                   "testdata/fixtures/images/debian-buster.tar.gz",

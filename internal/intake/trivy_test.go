@@ -246,12 +246,12 @@ func TestParseTrivyTime(t *testing.T) {
 
 func TestParseTrivyTarget(t *testing.T) {
 	body := `{"SchemaVersion":2,"ArtifactName":"nginx:1.27","ArtifactType":"container_image","Metadata":{"ImageID":"` + testImageID +
-		`","RepoTags":[],"RepoDigests":["nginx@sha256:0123"],"OS":{"Family":"debian"}}}`
+		`","RepoTags":[],"RepoDigests":["nginx@` + testImageID + `"],"OS":{"Family":"debian"}}}`
 	a, err := ParseTrivy([]byte(body), time.Now())
 	if err != nil {
 		t.Fatalf("ParseTrivy: %v", err)
 	}
-	want := alert.Target{Kind: alert.KindImage, Image: "nginx:1.27", ImageID: testImageID, RepoDigests: []string{"nginx@sha256:0123"}}
+	want := alert.Target{Kind: alert.KindImage, Image: "nginx:1.27", ImageID: testImageID, RepoDigests: []string{"nginx@" + testImageID}}
 	if !reflect.DeepEqual(a.Target, want) {
 		t.Errorf("Target:\ngot  %+v\nwant %+v", a.Target, want)
 	}

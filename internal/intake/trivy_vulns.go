@@ -73,6 +73,20 @@ func summarizeTrivy(results []trivyResult) *alert.Vulnerabilities {
 	return v
 }
 
+// keepTop makes the text of v's top findings safe and cuts it: IDs,
+// packages and versions to MaxShortText, titles to MaxTitle.
+func keepTop(v *alert.Vulnerabilities, k *keeper) {
+	for i := range v.Top {
+		f := &v.Top[i]
+		at := func(name string) string { return fmt.Sprintf("vulnerabilities.top[%d].%s", i, name) }
+		f.ID = k.text(at("id"), f.ID, MaxShortText)
+		f.Package = k.text(at("package"), f.Package, MaxShortText)
+		f.InstalledVersion = k.text(at("installed_version"), f.InstalledVersion, MaxShortText)
+		f.FixedVersion = k.text(at("fixed_version"), f.FixedVersion, MaxShortText)
+		f.Title = k.text(at("title"), f.Title, MaxTitle)
+	}
+}
+
 // highestTrivySeverity returns the most severe severity with a finding,
 // or "" when there are none.
 func highestTrivySeverity(v *alert.Vulnerabilities) string {
