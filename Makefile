@@ -2,7 +2,7 @@
 GO       ?= go
 DATA_DIR ?= ./.quell
 
-.PHONY: run test build vet bench chaos clean
+.PHONY: run test test-unit check build vet bench chaos clean
 
 ## run: quell dev — embedded Temporal, worker and HTTP API on 127.0.0.1:8080, local Docker.
 run:
@@ -10,11 +10,30 @@ run:
 
 ## test: vet and every test: workflows (SDK testsuite), Docker adapters and activities
 ## against the real daemon, and end to end on an embedded Temporal server.
-test: vet
+test: check vet
 	$(GO) test -count=1 -timeout 30m ./...
 
 vet:
 	$(GO) vet ./...
+
+# UNIT_PKGS: the packages whose tests need no Docker daemon and no Temporal
+# server (their tests import none of the helpers that start one).
+UNIT_PKGS = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | \
+	grep -v -E 'internal/(devserver|docker/dockertest|bench/rig|app)\b|/e2e|/bench|quell-bench|quell-chaos' | cut -d' ' -f1)
+
+## test-unit: the tests that need no Docker and no server: workflow logic, parsers, playbooks,
+## the API with fakes. Under two minutes warm.
+test-unit:
+	$(GO) test -count=1 $(UNIT_PKGS)
+
+WORKFLOWCHECK ?= go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
+
+## check: what CI refuses besides failing tests: an untidy go.mod, unformatted code, and
+## workflow code that calls a non-deterministic function (Temporal's workflowcheck).
+check:
+	$(GO) mod tidy -diff
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) run $(WORKFLOWCHECK) ./workflows/...
 
 ## build: the quell binary in ./bin.
 build:

@@ -137,7 +137,7 @@ func (g *gate) decided() bool {
 
 // approval waits for the decision on step i: reminding, escalating, and at
 // the step's timeout taking its declared default.
-func approval(r *response, ctx workflow.Context, s step[approvalParams]) (string, error) {
+func approval(ctx workflow.Context, r *response, s step[approvalParams]) (string, error) {
 	i := s.index
 	g := &gate{step: s, allowed: r.approvers(ctx, s.ID, s.P.Approvers)}
 	r.gates[s.ID] = g

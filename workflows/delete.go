@@ -26,7 +26,7 @@ var deleteKind = define(Kind{
 	},
 }, deleteImage)
 
-func deleteImage(r *response, ctx workflow.Context, s step[none]) (string, error) {
+func deleteImage(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	for _, u := range r.inc.Units {
 		if u.Compromised && !u.EvidenceVerified {
 			return "", fmt.Errorf("refused: unit %s ran the image and its snapshot has not verified", u.Name)

@@ -24,7 +24,7 @@ var discoverKind = define(Kind{
 	},
 }, discover)
 
-func discover(r *response, ctx workflow.Context, s step[none]) (string, error) {
+func discover(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	var res activities.DiscoverResult
 	in := activities.DiscoverInput{IncidentID: r.inc.ID, ImageID: r.badImage()}
 	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), recoveryActs.DiscoverContainers, in).Get(ctx, &res); err != nil {

@@ -28,7 +28,7 @@ var isolateKind = define(Kind{
 	Contains: true,
 }, isolate)
 
-func isolate(r *response, ctx workflow.Context, s step[none]) (string, error) {
+func isolate(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	var res activities.IsolateResult
 	in := activities.IsolateInput{IncidentID: r.inc.ID, Target: r.inc.Target}
 	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), dockerActs.IsolateContainer, in).Get(ctx, &res); err != nil {

@@ -49,11 +49,12 @@ type step[P any] struct {
 // none is the parameter struct of a kind that takes no parameters.
 type none struct{}
 
-// define returns kind k whose steps run as run does, with parameters of
+// define returns kind k whose steps run as run does (workflow.Context
+// first, so that workflowcheck sees run as workflow code and checks it), with parameters of
 // type P: a struct with one field per declared parameter, named by its
 // json tag, of the Go type the parameter's type maps to (string, bool,
 // int, playbooks.Duration, []string). NewRegistry checks that they agree.
-func define[P any](k Kind, run func(r *response, ctx workflow.Context, s step[P]) (string, error)) Kind {
+func define[P any](k Kind, run func(ctx workflow.Context, r *response, s step[P]) (string, error)) Kind {
 	k.params = reflect.TypeFor[P]()
 	k.run = func(r *response, ctx workflow.Context, i int) (string, error) {
 		s := r.in.Playbook.Steps[i]
@@ -61,7 +62,7 @@ func define[P any](k Kind, run func(r *response, ctx workflow.Context, s step[P]
 		if err != nil {
 			return "", err
 		}
-		return run(r, ctx, step[P]{Step: s, index: i, P: p})
+		return run(ctx, r, step[P]{Step: s, index: i, P: p})
 	}
 	return k
 }

@@ -36,14 +36,14 @@ func TestRegistryRefusesBrokenKinds(t *testing.T) {
 		Stray  int  `json:"stray"`
 		NoName int
 	}
-	run := func(*response, workflow.Context, step[wrong]) (string, error) { return "", nil }
+	run := func(workflow.Context, *response, step[wrong]) (string, error) { return "", nil }
 	desc := playbooks.Kind{Name: "test:broken", Params: []playbooks.Param{
 		{Name: "text", Type: "string"}, {Name: "missing", Type: "int"},
 	}}
 	_, err := NewRegistry(
 		Kind{Kind: playbooks.Kind{Name: "test:norun"}, params: nil},
 		define(Kind{Kind: desc}, run),
-		define(Kind{Kind: playbooks.Kind{Name: "test:gate", Gate: true}, Queue: HeavyQueue}, func(*response, workflow.Context, step[none]) (string, error) { return "", nil }),
+		define(Kind{Kind: playbooks.Kind{Name: "test:gate", Gate: true}, Queue: HeavyQueue}, func(workflow.Context, *response, step[none]) (string, error) { return "", nil }),
 	)
 	if err == nil {
 		t.Fatal("NewRegistry accepted broken kinds")

@@ -204,7 +204,7 @@ var notifyKind = define(Kind{
 }, notifyStep)
 
 // notifyStep runs a slack:notify step: it posts the step's text.
-func notifyStep(r *response, ctx workflow.Context, s step[notifyParams]) (string, error) {
+func notifyStep(ctx workflow.Context, r *response, s step[notifyParams]) (string, error) {
 	text := strings.NewReplacer("{incident}", r.inc.ID, "{rule}", r.inc.Rule, "{container}", r.inc.Target.ContainerName,
 		"{status}", r.inc.Status, "{playbook}", r.inc.Playbook).Replace(s.P.Text)
 	var res activities.MessageResult

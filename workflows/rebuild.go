@@ -27,7 +27,7 @@ var rebuildKind = define(Kind{
 	Queue: HeavyQueue,
 }, rebuild)
 
-func rebuild(r *response, ctx workflow.Context, s step[none]) (string, error) {
+func rebuild(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	var res activities.RebuildResult
 	in := activities.RebuildInput{IncidentID: r.inc.ID, ImageID: r.badImage(), Ref: r.inc.Target.Image}
 	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, true), recoveryActs.RebuildImage, in).Get(ctx, &res); err != nil {

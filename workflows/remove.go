@@ -25,7 +25,7 @@ var removeKind = define(Kind{
 	},
 }, remove)
 
-func remove(r *response, ctx workflow.Context, s step[perUnit]) (string, error) {
+func remove(ctx workflow.Context, r *response, s step[perUnit]) (string, error) {
 	return r.eachUnit(ctx, s, func(u incident.Unit) bool { return u.Quarantined != "" && !u.Removed },
 		func(ctx workflow.Context, u *incident.Unit) (string, error) {
 			if u.Compromised && !u.EvidenceVerified {

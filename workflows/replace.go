@@ -29,7 +29,7 @@ var replaceKind = define(Kind{
 	},
 }, replace)
 
-func replace(r *response, ctx workflow.Context, s step[perUnit]) (string, error) {
+func replace(ctx workflow.Context, r *response, s step[perUnit]) (string, error) {
 	if r.inc.Image == nil || r.inc.Image.NewImageID == "" {
 		return "", fmt.Errorf("no clean image to replace from: run image:rebuild first")
 	}

@@ -24,7 +24,7 @@ var reportKind = define(Kind{
 	Always: true,
 }, report)
 
-func report(r *response, ctx workflow.Context, s step[none]) (string, error) {
+func report(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	// The report shows its own step as done; a failure below corrects the live state.
 	snapshot := r.inc
 	snapshot.Steps = append([]incident.Step(nil), r.inc.Steps...)

@@ -42,7 +42,7 @@ var snapshotKind = define(Kind{
 	Queue: HeavyQueue,
 }, snapshot)
 
-func snapshot(r *response, ctx workflow.Context, s step[snapshotParams]) (string, error) {
+func snapshot(ctx workflow.Context, r *response, s step[snapshotParams]) (string, error) {
 	var res activities.SnapshotResult
 	in := activities.SnapshotInput{
 		IncidentID: r.inc.ID, Target: r.inc.Target,

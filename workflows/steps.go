@@ -143,9 +143,9 @@ func short(id string) string {
 // evidenceReply lists the verified evidence with its hashes, for chat.
 func evidenceReply(ev incident.Evidence) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, ":lock: evidence verified: %d artifacts, manifest sha256 `%s`", len(ev.Artifacts), ev.ManifestSHA256)
+	b.WriteString(fmt.Sprintf(":lock: evidence verified: %d artifacts, manifest sha256 `%s`", len(ev.Artifacts), ev.ManifestSHA256))
 	for _, a := range ev.Artifacts {
-		fmt.Fprintf(&b, "\n• %s (%d bytes) `%s`", a.Name, a.Size, a.SHA256)
+		b.WriteString(fmt.Sprintf("\n• %s (%d bytes) `%s`", a.Name, a.Size, a.SHA256))
 	}
 	return b.String()
 }

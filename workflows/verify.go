@@ -23,7 +23,7 @@ var verifyKind = define(Kind{
 	Queue: HeavyQueue,
 }, verify)
 
-func verify(r *response, ctx workflow.Context, s step[none]) (string, error) {
+func verify(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	var res activities.VerifyResult
 	in := activities.VerifyInput{IncidentID: r.inc.ID}
 	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, true), evidenceActs.VerifyEvidence, in).Get(ctx, &res); err != nil {

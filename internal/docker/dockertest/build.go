@@ -75,7 +75,7 @@ func Busybox(t testing.TB) []byte {
 	t.Helper()
 	bin, err := os.ReadFile(busyboxPath())
 	if err != nil {
-		unavailable(t, "static busybox for the test image (apt-get install busybox-static, or set %s): %v", BusyboxEnv, err)
+		Unavailable(t, "static busybox for the test image (apt-get install busybox-static, or set %s): %v", BusyboxEnv, err)
 	}
 	return bin
 }

@@ -39,13 +39,13 @@ func Client(t testing.TB) *docker.Client {
 	t.Helper()
 	c, err := docker.New("")
 	if err != nil {
-		unavailable(t, "docker client: %v", err)
+		Unavailable(t, "docker client: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx); err != nil {
 		c.Close()
-		unavailable(t, "docker daemon unreachable: %v", err)
+		Unavailable(t, "docker daemon unreachable: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -75,8 +75,10 @@ func Network(t testing.TB, c *docker.Client) string {
 	return name
 }
 
-// unavailable skips the test, or fails it when CI=true.
-func unavailable(t testing.TB, format string, args ...any) {
+// Unavailable skips the test because something it needs of the daemon is
+// missing, or fails it when CI=true, where a missing component is a
+// failure.
+func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatalf(format, args...)
