@@ -2,10 +2,12 @@ package playbooks
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/quell-ir/quell/internal/alert"
 )
@@ -14,7 +16,7 @@ import (
 const regexPrefix = "regex:"
 
 // Target kinds a Match may name.
-var targetKinds = []string{alert.KindDocker, "kubernetes", alert.KindImage}
+var targetKinds = []string{alert.KindDocker, alert.KindKubernetes, alert.KindImage}
 
 // targetFields maps the target.* pseudo-fields of RequiredFields to the
 // part of the alert's target each names.
@@ -36,7 +38,20 @@ func (m Match) Matches(a alert.Alert) bool {
 		m.matchesRule(a.Rule) &&
 		hasAll(a.Tags, m.Tags) &&
 		m.hasFields(a) &&
+		m.hasLabels(a.Labels) &&
 		m.hasFindings(a.Vulnerabilities)
+}
+
+// hasLabels reports whether every label pattern of m matches the alert's
+// label of that name; a label the alert lacks or has empty matches none.
+func (m Match) hasLabels(labels map[string]string) bool {
+	for name, pat := range m.Labels {
+		v := labels[name]
+		if v == "" || !ruleMatches(pat, v) {
+			return false
+		}
+	}
+	return true
 }
 
 // scansFindings reports whether m sets any criterion on an image scan's
@@ -165,6 +180,11 @@ func (m Match) problems() []string {
 			add("rule %q: %v", r, err)
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(m.Labels)) {
+		if msg := checkLabel(name, m.Labels[name]); msg != "" {
+			add("%s", msg)
+		}
+	}
 	for _, t := range m.Tags {
 		if t == "" {
 			add("empty tag")
@@ -204,6 +224,20 @@ func checkRule(r string) error {
 	}
 	_, err := path.Match(r, "")
 	return err
+}
+
+// checkLabel returns a problem with a label matcher, or "".
+func checkLabel(name, pat string) string {
+	if name == "" {
+		return fmt.Sprintf("label with an empty name (pattern %q)", pat)
+	}
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return fmt.Sprintf("label %q: name holds control characters", name)
+	}
+	if err := checkRule(pat); err != nil {
+		return fmt.Sprintf("label %q: pattern %q: %v", name, pat, err)
+	}
+	return ""
 }
 
 // checkField returns a problem with a required field name, or "".

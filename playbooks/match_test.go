@@ -231,3 +231,108 @@ func TestValidateMatchFindings(t *testing.T) {
 		})
 	}
 }
+
+// amAlert is an Alertmanager alert about a pod.
+func amAlert() alert.Alert {
+	return alert.Alert{
+		Source:   "alertmanager",
+		Rule:     "KubePodCrashLooping",
+		Priority: alert.Warning,
+		Labels:   map[string]string{"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "team": "payments-eu", "empty": ""},
+		Target:   alert.Target{Kind: alert.KindKubernetes, Namespace: "shop", Pod: "web-0"},
+	}
+}
+
+func TestMatchesLabels(t *testing.T) {
+	labels := func(kv ...string) Match {
+		m := Match{Source: "alertmanager", Labels: map[string]string{}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m.Labels[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name  string
+		match Match
+		want  bool
+	}{
+		{"no label matchers", Match{Source: "alertmanager"}, true},
+		{"exact", labels("severity", "warning"), true},
+		{"exact, other value", labels("severity", "critical"), false},
+		{"exact is case-sensitive", labels("severity", "Warning"), false},
+		{"glob", labels("team", "payments-*"), true},
+		{"glob miss", labels("team", "*-us"), false},
+		{"star needs the label", labels("cluster", "*"), false},
+		{"star, label present", labels("team", "*"), true},
+		{"empty label matches nothing", labels("empty", "*"), false},
+		{"regex", labels("team", "regex:^payments-(eu|us)$"), true},
+		{"regex unanchored", labels("team", "regex:ments"), true},
+		{"regex miss", labels("severity", "regex:^crit"), false},
+		{"all must hold", labels("severity", "warning", "namespace", "shop"), true},
+		{"one fails", labels("severity", "warning", "namespace", "kube-system"), false},
+		{"with the other criteria", Match{Source: "alertmanager", Target: alert.KindKubernetes, MinPriority: alert.Warning,
+			Rules: []string{"KubePod*"}, RequiredFields: []string{"target.pod"}, Labels: map[string]string{"severity": "warning"}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.match.Matches(amAlert()); got != tt.want {
+				t.Errorf("Matches = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	noLabels := shellAlert()
+	if (Match{Source: "falco", Labels: map[string]string{"severity": "*"}}).Matches(noLabels) {
+		t.Error("a label matcher matched an alert without labels")
+	}
+}
+
+// TestMatchLabelsJSON checks that label matchers survive the JSON the
+// incident workflow receives its playbook as.
+func TestMatchLabelsJSON(t *testing.T) {
+	m := Match{Source: "alertmanager", Labels: map[string]string{"severity": "critical", "team": "regex:^pay"}}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatalf("json.Marshal: %v", err)
+	}
+	if got, want := string(b), `{"source":"alertmanager","min_priority":"debug","labels":{"severity":"critical","team":"regex:^pay"}}`; got != want {
+		t.Errorf("JSON = %s, want %s", got, want)
+	}
+	var back Match
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, m) {
+		t.Errorf("JSON round trip = %+v, %v; want %+v", back, err, m)
+	}
+}
+
+func TestValidateMatchLabels(t *testing.T) {
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   string
+	}{
+		{"valid", map[string]string{"severity": "critical", "team": "payments-*", "env": "regex:^prod"}, ""},
+		{"bad regex", map[string]string{"severity": "regex:(crit"},
+			"match: label \"severity\": pattern \"regex:(crit\": error parsing regexp: missing closing ): `(crit`"},
+		{"bad glob", map[string]string{"team": "[pay"}, `match: label "team": pattern "[pay": syntax error in pattern`},
+		{"empty pattern", map[string]string{"team": ""}, `match: label "team": pattern "": empty pattern`},
+		{"empty name", map[string]string{"": "x"}, `match: label with an empty name (pattern "x")`},
+		{"control character in the name", map[string]string{"a\x00": "x"}, `match: label "a\x00": name holds control characters`},
+		{"two, sorted", map[string]string{"z": "", "a": "regex:"},
+			"match: label \"a\": pattern \"regex:\": empty pattern\nmatch: label \"z\": pattern \"\": empty pattern"},
+	}
+	reg := testRegistry(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Playbook{Name: "x", Match: Match{Source: "alertmanager", Labels: tt.labels}, Steps: []Step{{ID: "a", Kind: "report:write"}}}
+			err := p.Validate(reg)
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Validate error:\n%v\nwant:\n%s", err, tt.want)
+			}
+		})
+	}
+}

@@ -66,6 +66,11 @@ type Match struct {
 	MinCount int `yaml:"min_count" json:"min_count,omitempty"`
 	// Fixable counts only findings that have a fixed version.
 	Fixable bool `yaml:"fixable" json:"fixable,omitempty"`
+	// Labels maps label names to patterns the alert's label of that name
+	// must match, as Rules patterns do: an exact value, a glob, or
+	// "regex:<re>". A label the alert lacks (or has empty) matches no
+	// pattern. Alertmanager alerts and quell's own format carry labels.
+	Labels map[string]string `yaml:"labels" json:"labels,omitempty"`
 }
 
 // Step is one action of a playbook, run as a Temporal activity (or, for a
