@@ -84,7 +84,11 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pbs, err := app.LoadPlaybooks(cfg.Playbooks)
+	kinds, err := app.Kinds()
+	if err != nil {
+		return err
+	}
+	pbs, err := app.LoadPlaybooks(cfg.Playbooks, kinds)
 	if err != nil {
 		return err
 	}
@@ -125,6 +129,10 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	log := newLogger(os.Stderr)
+	kinds, err := app.Kinds()
+	if err != nil {
+		return err
+	}
 	rt, err := docker.New(cfg.Docker.Host)
 	if err != nil {
 		return err
@@ -135,7 +143,7 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	w := app.NewWorker(c, cfg, rt)
+	w := app.NewWorker(c, cfg, rt, kinds)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

@@ -44,7 +44,11 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	log := newLogger(os.Stderr)
 	start := time.Now()
 
-	pbs, err := app.LoadPlaybooks(cfg.Playbooks)
+	kinds, err := app.Kinds()
+	if err != nil {
+		return err
+	}
+	pbs, err := app.LoadPlaybooks(cfg.Playbooks, kinds)
 	if err != nil {
 		return err
 	}
@@ -94,7 +98,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	w := app.NewWorker(c, cfg, rt)
+	w := app.NewWorker(c, cfg, rt, kinds)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

@@ -59,22 +59,23 @@ func VersionString() string {
 	return v
 }
 
-// Registry is the registry of every step kind quell can run.
-func Registry() *playbooks.Registry {
-	reg, err := playbooks.NewRegistry(workflows.Kinds()...)
+// Kinds builds the registry of every step kind quell runs, from the one
+// list in workflows.Kinds. Build it once, in main, and pass it down.
+func Kinds() (*workflows.Registry, error) {
+	reg, err := workflows.NewRegistry(workflows.Kinds()...)
 	if err != nil {
-		panic(fmt.Sprintf("step kinds: %v", err)) // a programming error, caught by tests
+		return nil, fmt.Errorf("step kinds: %w", err)
 	}
-	return reg
+	return reg, nil
 }
 
 // LoadPlaybooks loads the playbooks in dir, or the built-in library when
-// dir is empty; an invalid playbook fails the whole load.
-func LoadPlaybooks(dir string) ([]playbooks.Playbook, error) {
+// dir is empty, against the kinds; an invalid playbook fails the whole load.
+func LoadPlaybooks(dir string, kinds *workflows.Registry) ([]playbooks.Playbook, error) {
 	if dir != "" {
-		return playbooks.LoadDir(dir, Registry())
+		return playbooks.LoadDir(dir, kinds.Playbooks())
 	}
-	return playbooks.LoadLibrary(Registry())
+	return playbooks.LoadLibrary(kinds.Playbooks())
 }
 
 // DialOption changes how Dial connects.
@@ -175,8 +176,8 @@ func identity() string {
 }
 
 // Worker runs incident workflows and their activities: one Temporal
-// worker for each task queue (see workflows.QueueOf), so containment never
-// waits behind heavy work and heavy work is bounded.
+// worker for each task queue the kinds use (see workflows.Registry.QueueOf),
+// so containment never waits behind heavy work and heavy work is bounded.
 type Worker struct {
 	workers []worker.Worker
 }
@@ -201,10 +202,10 @@ func (w *Worker) Stop() {
 	}
 }
 
-// NewWorker builds the worker that runs incident workflows and their
-// activities against the Docker daemon in cfg; Close the runtime after the
-// worker stops.
-func NewWorker(c client.Client, cfg config.Config, rt *docker.Client) *Worker {
+// NewWorker builds the worker that runs incident workflows over the kinds,
+// and their activities against the Docker daemon in cfg; Close the runtime
+// after the worker stops.
+func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *workflows.Registry) *Worker {
 	// Pollers scale with the backlog: a burst of incidents finds enough of
 	// them waiting that its first workflow tasks and isolations are matched
 	// at once instead of queued.
@@ -212,16 +213,22 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client) *Worker {
 		InitialNumberOfPollers: 4, MaximumNumberOfPollers: 32,
 	})
 	first := []interceptor.WorkerInterceptor{&containFirst{gate: &containGate{}}}
-	main := worker.New(c, workflows.TaskQueue, worker.Options{
-		WorkflowTaskPollerBehavior: burst, ActivityTaskPollerBehavior: burst, Interceptors: first,
-	})
-	main.RegisterWorkflowWithOptions(workflows.IncidentResponse, workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
-	// Isolations that earlier versions scheduled on a queue of their own.
-	contain := worker.New(c, workflows.ContainQueue, worker.Options{DisableWorkflowWorker: true, Interceptors: first})
-	heavy := worker.New(c, workflows.HeavyQueue, worker.Options{
-		DisableWorkflowWorker: true, MaxConcurrentActivityExecutionSize: cfg.Worker.HeavyActivities, Interceptors: first,
-	})
-	all := []worker.Worker{main, contain, heavy}
+	var all []worker.Worker
+	for _, q := range append(kinds.Queues(), workflows.ContainQueue) {
+		opts := worker.Options{DisableWorkflowWorker: true, Interceptors: first}
+		switch q {
+		case workflows.TaskQueue:
+			opts = worker.Options{WorkflowTaskPollerBehavior: burst, ActivityTaskPollerBehavior: burst, Interceptors: first}
+		case workflows.HeavyQueue:
+			opts.MaxConcurrentActivityExecutionSize = cfg.Worker.HeavyActivities
+		}
+		w := worker.New(c, q, opts)
+		if q == workflows.TaskQueue {
+			w.RegisterWorkflowWithOptions(workflows.NewIncidents(kinds).IncidentResponse,
+				workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
+		}
+		all = append(all, w)
+	}
 	// Every queue's worker can run every activity: the queue decides only
 	// what waits for what.
 	host, _ := os.Hostname()
