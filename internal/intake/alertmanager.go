@@ -77,7 +77,7 @@ func ParseAlertmanager(body []byte, receivedAt time.Time, m LabelMap) ([]alert.A
 	case len(w.Alerts) == 0:
 		return nil, problem(amPayload, "missing alerts")
 	case len(w.Alerts) > MaxAlerts:
-		return nil, tooLarge(amPayload, "alerts", "alerts: %d alerts, at most %d (set max_alerts in the webhook_config)",
+		return nil, tooLarge(amPayload, "alerts", "%d alerts, at most %d (set max_alerts in the webhook_config)",
 			len(w.Alerts), MaxAlerts)
 	}
 	group := amGroup{webhook: w, digest: digest(body), receivedAt: receivedAt.UTC(), labels: m}
@@ -250,7 +250,7 @@ func stringMap(payload, path string, in map[string]any, limit int) (map[string]s
 		return nil, nil
 	}
 	if len(in) > limit {
-		return nil, tooLarge(payload, path, "%s: %d entries, at most %d", path, len(in), limit)
+		return nil, tooLarge(payload, path, "%d entries, at most %d", len(in), limit)
 	}
 	out := make(map[string]string, len(in))
 	for _, name := range slices.Sorted(maps.Keys(in)) {

@@ -51,7 +51,7 @@ func readTags(payload, key string, v any, k *keeper) ([]string, error) {
 		return nil, fieldProblem(payload, key, "want an array of strings, got %s", jsonType(v))
 	}
 	if len(list) > MaxTags {
-		return nil, tooLarge(payload, key, "%s: %d tags, at most %d", key, len(list), MaxTags)
+		return nil, tooLarge(payload, key, "%d tags, at most %d", len(list), MaxTags)
 	}
 	var out []string
 	for i, item := range list {
@@ -128,7 +128,7 @@ func (c *converter) object(obj map[string]any, path, kept string) (map[string]an
 // count counts one value, refusing more than MaxFields.
 func (c *converter) count(path string) error {
 	if c.values++; c.values > MaxFields {
-		return tooLarge(c.payload, path, "%s: more than %d values", path, MaxFields)
+		return tooLarge(c.payload, path, "more than %d values", MaxFields)
 	}
 	return nil
 }

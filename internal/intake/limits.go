@@ -16,7 +16,7 @@ const (
 	// MaxAnnotations bounds the annotations of an Alertmanager alert.
 	MaxAnnotations = 32
 	// MaxNameLen bounds the name of a field, label or annotation, in bytes.
-	MaxNameLen = 100
+	MaxNameLen = 64
 	// MaxTags bounds the tags of an alert.
 	MaxTags = 32
 	// MaxAlerts bounds the alerts of one Alertmanager webhook; set
@@ -45,8 +45,8 @@ const (
 	MaxTag = 64
 	// MaxCollections bounds the fields, labels and annotations of an alert
 	// together, as JSON; when they would take more, their longest values
-	// are cut further, evenly.
-	MaxCollections = 12 << 10
+	// are cut further, evenly. Names within MaxNameLen always fit.
+	MaxCollections = 16 << 10
 	// MaxImageNames bounds an image target's RepoTags and RepoDigests each.
 	MaxImageNames = 8
 	// MaxAlertJSON bounds a normalised alert encoded as JSON, whatever the

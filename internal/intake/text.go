@@ -53,7 +53,7 @@ func jsonLen(s string) int {
 // size bytes.
 func jsonRuneLen(r rune, size int) int {
 	switch {
-	case r == '"' || r == '\\':
+	case r == '"' || r == '\\', r == '\n', r == '\r', r == '\t', r == '\b', r == '\f':
 		return 2
 	case r < 0x20, r == '<', r == '>', r == '&', r == 0x2028, r == 0x2029:
 		return 6
