@@ -64,6 +64,9 @@ type response struct {
 	undo []compensation
 	// gates holds the approval steps waiting for decisions, by step ID.
 	gates map[string]*gate
+	// reports holds the idempotency keys of the reports counted, at most
+	// maxReports of them.
+	reports map[string]bool
 	// out holds what responders have yet to be told; nil without chat.
 	out *outbox
 }
@@ -76,7 +79,7 @@ type compensation struct {
 
 func newResponse(ctx workflow.Context, in IncidentInput, kinds *Registry) *response {
 	info := workflow.GetInfo(ctx)
-	r := &response{in: in, kinds: kinds, gates: map[string]*gate{}}
+	r := &response{in: in, kinds: kinds, gates: map[string]*gate{}, reports: map[string]bool{}}
 	r.inc = incident.Incident{
 		ID:         info.WorkflowExecution.ID + "." + info.FirstRunID,
 		Status:     incident.StatusRunning,
@@ -158,8 +161,26 @@ func (r *response) alertSignals(ctx workflow.Context) workflow.Selector {
 	return s
 }
 
-// join counts an alert about the incident's unit.
+// maxReports bounds how many idempotency keys an incident remembers; the
+// reports past it are counted without deduplication.
+const maxReports = 10000
+
+// join counts an alert about the incident's unit: once per report (its
+// idempotency key), and a resolution goes on the timeline uncounted.
 func (r *response) join(ctx workflow.Context, ref incident.AlertRef) {
+	if key := ref.IdempotencyKey; key != "" {
+		if r.reports[key] {
+			r.inc.AlertsRepeated++
+			return
+		}
+		if len(r.reports) < maxReports {
+			r.reports[key] = true
+		}
+	}
+	if ref.Status == alert.StatusResolved {
+		r.event(ctx, "alert.resolved", "", fmt.Sprintf("rule %q resolved at the detector", ref.Rule))
+		return
+	}
 	r.inc.AlertsCount++
 	if len(r.inc.Alerts) >= incident.MaxAlerts {
 		return

@@ -491,6 +491,40 @@ steps:
 	check(t, "status", inc.Status, incident.StatusCompleted)
 }
 
+// TestRepeatedReportsCountOnce: reports a detector repeats under one
+// idempotency key (Alertmanager's repeats and retries) count once, and a
+// resolution goes on the timeline without counting.
+func TestRepeatedReportsCountOnce(t *testing.T) {
+	f := newFixture(t)
+	f.isolates()
+	firing := testAlert()
+	firing.Status, firing.IdempotencyKey = alert.StatusFiring, "alertmanager/abc/2026-11-23T01:00:00Z/firing"
+	other := firing
+	other.IdempotencyKey = "alertmanager/def/2026-11-23T01:00:00Z/firing"
+	resolved := firing
+	resolved.Status, resolved.IdempotencyKey = alert.StatusResolved, "alertmanager/abc/2026-11-23T01:00:00Z/resolved"
+	f.alerts(0, firing, firing)
+	f.alerts(time.Minute, firing, other, other)
+	f.alerts(2*time.Minute, resolved, resolved)
+	pb := playbook(t, `
+name: contain-only
+match: {source: falco}
+steps:
+  - {id: contain, kind: docker:isolate}
+`)
+	f.env.ExecuteWorkflow(incidentResponse(f.t), IncidentInput{Alert: firing, Playbook: pb, DedupWindow: 10 * time.Minute})
+	var inc incident.Incident
+	if err := f.env.GetWorkflowResult(&inc); err != nil {
+		t.Fatal(err)
+	}
+	if inc.AlertsCount != 2 || inc.AlertsRepeated != 4 {
+		t.Errorf("alerts_count = %d, repeated %d; want 2 and 4", inc.AlertsCount, inc.AlertsRepeated)
+	}
+	if got := timeline(inc, "alert.resolved"); len(got) != 1 {
+		t.Errorf("resolutions on the timeline: %v, want one", got)
+	}
+}
+
 func TestStatusQueryWhileAwaitingApproval(t *testing.T) {
 	f := newFixture(t)
 	f.isolates()

@@ -59,6 +59,9 @@ type Options struct {
 	Registry     *prometheus.Registry
 	// Slack, when set, takes Slack's interaction requests (button clicks).
 	Slack http.Handler
+	// Labels maps Alertmanager's labels to a target; zero is
+	// intake.DefaultLabelMap.
+	Labels *intake.LabelMap
 }
 
 // Server serves the API.
@@ -99,6 +102,8 @@ func (s *Server) routes() []route {
 	return []route{
 		{"POST /v1/alerts/falco", "alert.falco", auth.PostAlert, "falco", s.postAlert("falco", intake.ParseFalco)},
 		{"POST /v1/alerts/trivy", "alert.trivy", auth.PostAlert, "trivy", s.postAlert("trivy", intake.ParseTrivy)},
+		{"POST /v1/alerts/alertmanager", "alert.alertmanager", auth.PostAlert, "alertmanager", s.postAlerts("alertmanager", s.parseAlertmanager)},
+		{"POST /v1/alerts", "alert.generic", auth.PostAlert, "generic", s.postAlert("generic", intake.ParseGeneric)},
 		{"GET /v1/incidents", "incidents.list", auth.Read, "", s.listIncidents},
 		{"GET /v1/incidents/{id}", "incident.get", auth.Read, "", s.getIncident},
 		{"POST /v1/incidents/{id}/decisions", "decision", auth.Decide, "", s.postDecision},
@@ -120,8 +125,26 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("POST /v1/slack/interactions", s.metrics.instrument("POST /v1/slack/interactions", s.opts.Slack))
 	}
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /v1/schema/alert.json", serveSchema)
 	mux.Handle("GET /metrics", s.metricsGuard(promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{})))
 	return mux
+}
+
+// parseAlertmanager reads Alertmanager's webhook with the label map of the
+// options.
+func (s *Server) parseAlertmanager(body []byte, receivedAt time.Time) ([]alert.Alert, error) {
+	m := intake.DefaultLabelMap()
+	if s.opts.Labels != nil {
+		m = *s.opts.Labels
+	}
+	return intake.ParseAlertmanager(body, receivedAt, m)
+}
+
+// serveSchema serves the JSON Schema of quell's own alert format; it is
+// documentation, open to all.
+func serveSchema(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/schema+json")
+	_, _ = w.Write(intake.AlertSchema)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

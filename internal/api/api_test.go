@@ -67,7 +67,10 @@ func (f *fakeIncidents) Health(ctx context.Context) error {
 
 const legacyToken = "legacy-api-token-of-32-bytes-or-more"
 
-var anyFalco = []playbooks.Playbook{{Name: "any", Match: playbooks.Match{Source: "falco", Target: "docker"}}}
+var anyFalco = []playbooks.Playbook{
+	{Name: "any", Match: playbooks.Match{Source: "falco", Target: "docker"}},
+	{Name: "am", Match: playbooks.Match{Source: "alertmanager", Target: "docker"}},
+}
 
 const alertBody = `{"rule":"Terminal shell in container","priority":"Critical","time":"2026-11-23T01:00:00Z",
 	"hostname":"h","output_fields":{"container.id":"abcdefabcdef"}}`
@@ -243,5 +246,53 @@ func TestHealthz(t *testing.T) {
 	f := &fakeIncidents{HealthFn: func(context.Context) error { return errors.New("temporal: unavailable") }}
 	if code, body := call(t, serve(t, f, ""), "GET", "/healthz", "", ""); code != 503 || !strings.Contains(body, "unavailable") {
 		t.Errorf("healthz: %d %s", code, body)
+	}
+}
+
+// amBody is an Alertmanager webhook of two firing alerts about containers
+// and one resolved.
+const amBody = `{"version":"4","status":"firing","receiver":"quell","alerts":[
+ {"status":"firing","labels":{"alertname":"CryptoMiner","severity":"critical","container_id":"abcdefabcdef","instance":"h:9100"},
+  "startsAt":"2026-11-23T01:00:00Z","fingerprint":"aaaa000000000001"},
+ {"status":"firing","labels":{"alertname":"CryptoMiner","severity":"critical","container_id":"bcdefabcdefa","instance":"h:9100"},
+  "startsAt":"2026-11-23T01:00:00Z","fingerprint":"aaaa000000000002"},
+ {"status":"resolved","labels":{"alertname":"CryptoMiner","severity":"critical","container_id":"cdefabcdefab","instance":"h:9100"},
+  "startsAt":"2026-11-23T00:00:00Z","endsAt":"2026-11-23T00:30:00Z","fingerprint":"aaaa000000000003"}]}`
+
+func TestAlertmanagerWebhook(t *testing.T) {
+	f := &fakeIncidents{OpenFn: func(_ context.Context, a alert.Alert) (incident.Opened, error) {
+		if a.Status == alert.StatusResolved {
+			return incident.Opened{}, incident.ErrNoIncident
+		}
+		return incident.Opened{IncidentID: "docker-h-" + a.Target.ContainerID + ".run"}, nil
+	}}
+	srv := serve(t, f, "")
+	code, body := call(t, srv, "POST", "/v1/alerts/alertmanager", "", amBody)
+	if code != http.StatusAccepted {
+		t.Fatalf("webhook: %d %s", code, body)
+	}
+	for _, want := range []string{`"incident_id": "docker-h-abcdefabcdef.run"`, `"incident_id": "docker-h-bcdefabcdefa.run"`,
+		`"reason": "resolved, and no incident is open for its unit"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("answer lacks %s:\n%s", want, body)
+		}
+	}
+	if len(f.opened) != 3 {
+		t.Fatalf("opened %d, want 3", len(f.opened))
+	}
+	a := f.opened[0]
+	if a.Source != "alertmanager" || a.Rule != "CryptoMiner" || a.IdempotencyKey == "" || a.Target.Host != "h" {
+		t.Errorf("first alert = %+v", a)
+	}
+	if code, body := call(t, srv, "POST", "/v1/alerts/alertmanager", "", `{"version":"4","alerts":[{"labels":{}}]}`); code != http.StatusBadRequest {
+		t.Errorf("alert without alertname: %d %s, want 400", code, body)
+	}
+}
+
+func TestAlertSchemaServed(t *testing.T) {
+	srv := serve(t, &fakeIncidents{}, "")
+	code, body := call(t, srv, "GET", "/v1/schema/alert.json", "", "")
+	if code != http.StatusOK || !strings.Contains(body, `"$schema"`) {
+		t.Errorf("schema: %d %.80s", code, body)
 	}
 }

@@ -111,6 +111,8 @@ func TestRoutePermissions(t *testing.T) {
 	}{
 		{"post a falco alert", "POST", "/v1/alerts/falco", alertBody, []auth.Role{auth.Detector, auth.Admin}},
 		{"post a trivy report", "POST", "/v1/alerts/trivy", `{}`, []auth.Role{auth.Detector, auth.Admin}},
+		{"post alertmanager's webhook", "POST", "/v1/alerts/alertmanager", `{}`, []auth.Role{auth.Detector, auth.Admin}},
+		{"post quell's own alert", "POST", "/v1/alerts", `{}`, []auth.Role{auth.Detector, auth.Admin}},
 		{"list incidents", "GET", "/v1/incidents", "", []auth.Role{auth.Viewer, auth.Responder, auth.Admin}},
 		{"read an incident", "GET", "/v1/incidents/i.r", "", []auth.Role{auth.Viewer, auth.Responder, auth.Admin}},
 		{"read a report", "GET", "/v1/incidents/i.r/report", "", []auth.Role{auth.Viewer, auth.Responder, auth.Admin}},

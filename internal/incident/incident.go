@@ -42,8 +42,11 @@ type Incident struct {
 	Priority alert.Priority `json:"priority"`
 	// Target is the unit the incident is about, completed from Docker once known.
 	Target alert.Target `json:"target"`
-	// AlertsCount counts every alert that joined the incident.
+	// AlertsCount counts every alert that joined the incident; a report
+	// repeated under the same idempotency key counts once.
 	AlertsCount int `json:"alerts_count"`
+	// AlertsRepeated counts the repeats of reports already counted.
+	AlertsRepeated int `json:"alerts_repeated,omitempty"`
 	// Alerts holds the first alerts that joined, up to MaxAlerts.
 	Alerts []AlertRef `json:"alerts"`
 	// Steps holds every playbook step in order.
@@ -81,11 +84,16 @@ type AlertRef struct {
 	ReceivedAt time.Time      `json:"received_at"`
 	Digest     string         `json:"digest"`
 	Output     string         `json:"output,omitempty"`
+	// Status is the detector's "firing" or "resolved", when it reports both.
+	Status string `json:"status,omitempty"`
+	// IdempotencyKey names the report, so that repeats count once.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // RefOf is the short record of a.
 func RefOf(a alert.Alert) AlertRef {
-	return AlertRef{Rule: a.Rule, Priority: a.Priority, Time: a.Time, ReceivedAt: a.ReceivedAt, Digest: a.Digest, Output: a.Output}
+	return AlertRef{Rule: a.Rule, Priority: a.Priority, Time: a.Time, ReceivedAt: a.ReceivedAt, Digest: a.Digest, Output: a.Output,
+		Status: a.Status, IdempotencyKey: a.IdempotencyKey}
 }
 
 // Step is the state of one playbook step.

@@ -47,4 +47,7 @@ var (
 	ErrBadRequest = errors.New("bad request")
 	// ErrUnmatched: no playbook matches the alert, so no incident opens.
 	ErrUnmatched = errors.New("no playbook matches")
+	// ErrNoIncident: the alert only resolves, and no incident is open for
+	// its unit.
+	ErrNoIncident = errors.New("no open incident")
 )

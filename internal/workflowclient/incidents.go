@@ -51,6 +51,9 @@ type Service struct {
 // about one unit that arrive together are recorded together, in one signal
 // (see batcher).
 func (s *Service) Open(ctx context.Context, a alert.Alert) (incident.Opened, error) {
+	if a.Status == alert.StatusResolved {
+		return s.resolve(ctx, a)
+	}
 	pb, ok := playbooks.Select(s.Playbooks, a)
 	if !ok {
 		return incident.Opened{}, fmt.Errorf("alert %s (rule %q): %w", a.Digest, a.Rule, incident.ErrUnmatched)
@@ -62,6 +65,26 @@ func (s *Service) Open(ctx context.Context, a alert.Alert) (incident.Opened, err
 		return incident.Opened{}, err
 	}
 	return incident.Opened{IncidentID: wfID + "." + opened.runID, Deduplicated: !opened.started}, nil
+}
+
+// resolve records a detector's resolution of an alert in the open
+// incident of its unit; a resolution opens no incident, so with none open
+// it wraps incident.ErrNoIncident.
+func (s *Service) resolve(ctx context.Context, a alert.Alert) (incident.Opened, error) {
+	wfID := WorkflowID(a)
+	err := s.Client.SignalWorkflow(ctx, wfID, "", workflows.SignalAlerts, []incident.AlertRef{incident.RefOf(a)})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return incident.Opened{}, fmt.Errorf("resolution of rule %q: %w", a.Rule, incident.ErrNoIncident)
+	}
+	if err != nil {
+		return incident.Opened{}, fmt.Errorf("signal %s: %w", wfID, err)
+	}
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, wfID, "")
+	if err != nil {
+		return incident.Opened{}, lookupErr(wfID, err)
+	}
+	return incident.Opened{IncidentID: wfID + "." + desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), Deduplicated: true}, nil
 }
 
 // queued is an alert waiting for its unit's next signal.
