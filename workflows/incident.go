@@ -130,8 +130,10 @@ func (r *response) run(ctx workflow.Context) (incident.Incident, error) {
 	if err := r.closeNotifier(ctx); err != nil {
 		return r.inc, err
 	}
-	// Late alerts about the unit join this incident until the window ends.
-	if r.in.DedupWindow > 0 {
+	// Late alerts about the unit join this incident until the window ends;
+	// an incident that failed to contain its unit takes none, so that the
+	// next alert naming the unit opens one that contains it.
+	if r.in.DedupWindow > 0 && !r.containmentFailed(ctx) {
 		if err := workflow.Sleep(ctx, r.in.DedupWindow); err != nil {
 			return r.inc, err
 		}
@@ -189,6 +191,16 @@ func (r *response) join(ctx workflow.Context, ref incident.AlertRef) {
 	if r.inc.AlertsCount > 1 {
 		r.event(ctx, "alert.joined", "", fmt.Sprintf("alert %d: rule %q (%s)", r.inc.AlertsCount, ref.Rule, ref.Priority))
 	}
+}
+
+// containmentFailed reports whether a step that contains failed. Incidents
+// that started before this rule took the dedup window all the same.
+func (r *response) containmentFailed(ctx workflow.Context) bool {
+	failed := slices.ContainsFunc(r.inc.Steps, func(s incident.Step) bool {
+		k, _ := r.kinds.Kind(s.Kind)
+		return k.Contains && s.Status == incident.StepFailed
+	})
+	return failed && workflow.GetVersion(ctx, "failed-containment-takes-no-alerts", workflow.DefaultVersion, 1) == 1
 }
 
 func (r *response) close(ctx workflow.Context) {

@@ -525,6 +525,43 @@ steps:
 	}
 }
 
+// TestFailedContainmentTakesNoLateAlerts: an incident whose containment
+// failed (no such container) ends without the dedup window, so the next
+// alert that names the unit opens an incident that contains it.
+func TestFailedContainmentTakesNoLateAlerts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fail    bool
+		atLeast time.Duration
+	}{{"contained", false, 10 * time.Minute}, {"containment failed", true, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tc.fail {
+				f.env.OnActivity(dockerActs.IsolateContainer, mock.Anything, mock.Anything).Return(activities.IsolateResult{},
+					temporal.NewNonRetryableApplicationError("no such container", activities.ErrTypeNotFound, nil))
+			} else {
+				f.isolates()
+			}
+			f.reports()
+			pb := playbook(t, `
+name: contain-only
+match: {source: falco}
+steps:
+  - {id: contain, kind: docker:isolate}
+  - {id: report, kind: report:write}
+`)
+			a := testAlert()
+			f.alerts(0, a)
+			start := f.env.Now()
+			f.env.ExecuteWorkflow(incidentResponse(f.t), IncidentInput{Alert: a, Playbook: pb, DedupWindow: 10 * time.Minute})
+			took := f.env.Now().Sub(start)
+			if took < tc.atLeast || (tc.fail && took >= time.Minute) {
+				t.Errorf("incident took %s of workflow time, want at least %s (and under a minute when containment failed)", took, tc.atLeast)
+			}
+		})
+	}
+}
+
 func TestStatusQueryWhileAwaitingApproval(t *testing.T) {
 	f := newFixture(t)
 	f.isolates()
