@@ -9,24 +9,23 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/quell-ir/quell/internal/incident"
-	"github.com/quell-ir/quell/internal/slack"
 )
 
 // Messenger is what the notify activities need of a chat service. Its
 // errors never carry tokens; a rate limit wraps *slackgo.RateLimitedError.
 type Messenger interface {
 	// PostIncident posts the incident's message.
-	PostIncident(ctx context.Context, inc incident.Incident) (slack.Ref, error)
+	PostIncident(ctx context.Context, inc incident.Incident) (incident.MessageRef, error)
 	// UpdateIncident rewrites the incident's message.
-	UpdateIncident(ctx context.Context, ref slack.Ref, inc incident.Incident) error
+	UpdateIncident(ctx context.Context, ref incident.MessageRef, inc incident.Incident) error
 	// Reply posts text in the message's thread.
-	Reply(ctx context.Context, ref slack.Ref, text string) (slack.Ref, error)
+	Reply(ctx context.Context, ref incident.MessageRef, text string) (incident.MessageRef, error)
 	// Post posts text in the channel.
-	Post(ctx context.Context, text string) (slack.Ref, error)
+	Post(ctx context.Context, text string) (incident.MessageRef, error)
 	// RequestApproval posts Approve and Reject buttons for a step.
-	RequestApproval(ctx context.Context, ref slack.Ref, inc incident.Incident, step string, what, approvers []string) (slack.Ref, error)
+	RequestApproval(ctx context.Context, ref incident.MessageRef, inc incident.Incident, step string, what, approvers []string) (incident.MessageRef, error)
 	// ShowDecision edits an approval message to show the decision.
-	ShowDecision(ctx context.Context, ref slack.Ref, d incident.Decision) error
+	ShowDecision(ctx context.Context, ref incident.MessageRef, d incident.Decision) error
 	// GroupMembers resolves a user group to user IDs.
 	GroupMembers(ctx context.Context, group string) ([]string, error)
 }
@@ -38,13 +37,13 @@ type Notify struct {
 
 // MessageInput is the input of PostIncident and UpdateIncident.
 type MessageInput struct {
-	Ref      slack.Ref         `json:"ref"`
-	Incident incident.Incident `json:"incident"`
+	Ref      incident.MessageRef `json:"ref"`
+	Incident incident.Incident   `json:"incident"`
 }
 
 // MessageResult names a posted message.
 type MessageResult struct {
-	Ref slack.Ref `json:"ref"`
+	Ref incident.MessageRef `json:"ref"`
 }
 
 // PostIncident posts the incident's message in the channel.
@@ -60,8 +59,8 @@ func (n *Notify) UpdateIncident(ctx context.Context, in MessageInput) (MessageRe
 
 // ReplyInput is the input of Reply and Post.
 type ReplyInput struct {
-	Ref  slack.Ref `json:"ref"`
-	Text string    `json:"text"`
+	Ref  incident.MessageRef `json:"ref"`
+	Text string              `json:"text"`
 }
 
 // Reply posts text in the incident message's thread.
@@ -78,11 +77,11 @@ func (n *Notify) Post(ctx context.Context, in ReplyInput) (MessageResult, error)
 
 // ApprovalInput is the input of RequestApproval.
 type ApprovalInput struct {
-	Ref       slack.Ref         `json:"ref"`
-	Incident  incident.Incident `json:"incident"`
-	Step      string            `json:"step"`
-	What      []string          `json:"what"`
-	Approvers []string          `json:"approvers"`
+	Ref       incident.MessageRef `json:"ref"`
+	Incident  incident.Incident   `json:"incident"`
+	Step      string              `json:"step"`
+	What      []string            `json:"what"`
+	Approvers []string            `json:"approvers"`
 }
 
 // RequestApproval posts the Approve and Reject buttons of an approval step.
@@ -93,8 +92,8 @@ func (n *Notify) RequestApproval(ctx context.Context, in ApprovalInput) (Message
 
 // DecisionInput is the input of ShowDecision.
 type DecisionInput struct {
-	Ref      slack.Ref         `json:"ref"`
-	Decision incident.Decision `json:"decision"`
+	Ref      incident.MessageRef `json:"ref"`
+	Decision incident.Decision   `json:"decision"`
 }
 
 // ShowDecision edits the approval message to show who decided and when.

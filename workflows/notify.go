@@ -11,7 +11,6 @@ import (
 
 	"github.com/quell-ir/quell/activities"
 	"github.com/quell-ir/quell/internal/incident"
-	"github.com/quell-ir/quell/internal/slack"
 	"github.com/quell-ir/quell/playbooks"
 )
 
@@ -20,12 +19,12 @@ var notifyActs *activities.Notify
 // outbox holds what responders have yet to be told. A coroutine of its own
 // drains it, so a slow or absent chat service never delays a step.
 type outbox struct {
-	ref       *slack.Ref
+	ref       *incident.MessageRef
 	dirty     bool
 	replies   []string
 	approvals []approvalRequest
 	decisions []incident.Decision
-	approved  map[string]slack.Ref
+	approved  map[string]incident.MessageRef
 	closed    bool
 	flushed   bool
 }
@@ -55,7 +54,7 @@ func (r *response) startNotifier(ctx workflow.Context) {
 	if !r.in.Notify {
 		return
 	}
-	r.out = &outbox{approved: map[string]slack.Ref{}}
+	r.out = &outbox{approved: map[string]incident.MessageRef{}}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		ctx = workflow.WithActivityOptions(ctx, notifyOptions)
 		for {

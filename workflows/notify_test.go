@@ -10,7 +10,6 @@ import (
 
 	"github.com/quell-ir/quell/activities"
 	"github.com/quell-ir/quell/internal/incident"
-	"github.com/quell-ir/quell/internal/slack"
 )
 
 // TestSlackDownNeverDelaysContainment runs an incident whose chat service
@@ -35,7 +34,7 @@ func TestSlackDownNeverDelaysContainment(t *testing.T) {
 			}
 			posts++
 			lastShown = in.Incident.Status
-			return activities.MessageResult{Ref: slack.Ref{Channel: "C1", TS: "1.1"}}, nil
+			return activities.MessageResult{Ref: incident.MessageRef{Channel: "C1", TS: "1.1"}}, nil
 		})
 	f.env.OnActivity(notifyActs.UpdateIncident, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.MessageInput) (activities.MessageResult, error) {
@@ -52,7 +51,7 @@ func TestSlackDownNeverDelaysContainment(t *testing.T) {
 			if len(in.What) != 0 || in.Step != "approve" {
 				t.Errorf("approval request = %+v", in)
 			}
-			return activities.MessageResult{Ref: slack.Ref{Channel: "C1", TS: "2.2"}}, nil
+			return activities.MessageResult{Ref: incident.MessageRef{Channel: "C1", TS: "2.2"}}, nil
 		})
 	f.env.OnActivity(notifyActs.ShowDecision, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.DecisionInput) (activities.MessageResult, error) {

@@ -125,6 +125,13 @@ type Decision struct {
 	At       time.Time `json:"at"`
 }
 
+// MessageRef names a chat message the incident posted: its channel and
+// timestamp, as Slack identifies messages.
+type MessageRef struct {
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
+}
+
 // Decisions a responder may take.
 const (
 	Approve = "approve"

@@ -44,22 +44,22 @@ func (v ActionValue) encode() string {
 
 // RequestApproval posts, in the incident message's thread, the approval
 // request for step with its Approve and Reject buttons, and returns its ref.
-func (n *Notifier) RequestApproval(ctx context.Context, ref Ref, inc incident.Incident, step string, what []string, approvers []string) (Ref, error) {
+func (n *Notifier) RequestApproval(ctx context.Context, ref incident.MessageRef, inc incident.Incident, step string, what []string, approvers []string) (incident.MessageRef, error) {
 	if v := (ActionValue{IncidentID: inc.ID, Step: step}).encode(); len(v) > maxValue {
-		return Ref{}, fmt.Errorf("slack request approval of %s: button value is %d bytes, over Slack's %d", step, len(v), maxValue)
+		return incident.MessageRef{}, fmt.Errorf("slack request approval of %s: button value is %d bytes, over Slack's %d", step, len(v), maxValue)
 	}
 	r, err := n.post(ctx, ref.Channel, slackgo.MsgOptionTS(ref.TS),
 		slackgo.MsgOptionText(fmt.Sprintf(":raised_hand: Approval needed: step %s on %s", esc(step), esc(targetName(inc.Target))), false),
 		slackgo.MsgOptionBlocks(ApprovalBlocks(inc, step, what, approvers)...))
 	if err != nil {
-		return Ref{}, n.fail("request approval of "+step, err)
+		return incident.MessageRef{}, n.fail("request approval of "+step, err)
 	}
 	return r, nil
 }
 
 // ShowDecision edits the approval message ref: the buttons go and the
 // decision shows, e.g. "Approved by <@U1> at 03:12:09 UTC: comment".
-func (n *Notifier) ShowDecision(ctx context.Context, ref Ref, d incident.Decision) error {
+func (n *Notifier) ShowDecision(ctx context.Context, ref incident.MessageRef, d incident.Decision) error {
 	text := DecisionText(d)
 	err := n.update(ctx, ref, slackgo.MsgOptionText(text, false),
 		slackgo.MsgOptionBlocks(section(text), slackgo.NewContextBlock("", mrkdwn("Step "+code(d.Step)))))

@@ -117,7 +117,7 @@ func (r router) decide(ctx context.Context, c Click) {
 		return
 	}
 	d := incident.Decision{Step: c.Step, Decision: c.Decision, Approver: c.User, At: r.now()}
-	if err := r.notifier.ShowDecision(ctx, Ref{Channel: c.Channel, TS: c.MessageTS}, d); err != nil {
+	if err := r.notifier.ShowDecision(ctx, incident.MessageRef{Channel: c.Channel, TS: c.MessageTS}, d); err != nil {
 		log.Warn("slack decision not shown", "err", err)
 	}
 }

@@ -27,12 +27,6 @@ type Links struct {
 	Temporal string
 }
 
-// Ref names a Slack message: its channel ID and timestamp.
-type Ref struct {
-	Channel string `json:"channel"`
-	TS      string `json:"ts"`
-}
-
 // Notifier posts and edits quell's Slack messages. Its calls never retry:
 // a 429 returns an error holding a *slackgo.RateLimitedError (see
 // RetryAfter), other failures a wrapped error; no error text holds a token.
@@ -65,18 +59,18 @@ func newAPI(cfg Config) *slackgo.Client {
 
 // PostIncident posts the incident's message in the configured channel and
 // returns its channel and ts.
-func (n *Notifier) PostIncident(ctx context.Context, inc incident.Incident) (Ref, error) {
+func (n *Notifier) PostIncident(ctx context.Context, inc incident.Incident) (incident.MessageRef, error) {
 	ref, err := n.post(ctx, n.cfg.Channel,
 		slackgo.MsgOptionText(incidentText(inc), false),
 		slackgo.MsgOptionBlocks(IncidentBlocks(inc, n.links(inc.ID))...))
 	if err != nil {
-		return Ref{}, n.fail("post incident "+inc.ID, err)
+		return incident.MessageRef{}, n.fail("post incident "+inc.ID, err)
 	}
 	return ref, nil
 }
 
 // UpdateIncident rewrites the incident's message from its current state.
-func (n *Notifier) UpdateIncident(ctx context.Context, ref Ref, inc incident.Incident) error {
+func (n *Notifier) UpdateIncident(ctx context.Context, ref incident.MessageRef, inc incident.Incident) error {
 	err := n.update(ctx, ref,
 		slackgo.MsgOptionText(incidentText(inc), false),
 		slackgo.MsgOptionBlocks(IncidentBlocks(inc, n.links(inc.ID))...))
@@ -87,19 +81,19 @@ func (n *Notifier) UpdateIncident(ctx context.Context, ref Ref, inc incident.Inc
 }
 
 // Reply posts text (mrkdwn) in the message's thread and returns the reply's ref.
-func (n *Notifier) Reply(ctx context.Context, ref Ref, text string) (Ref, error) {
+func (n *Notifier) Reply(ctx context.Context, ref incident.MessageRef, text string) (incident.MessageRef, error) {
 	r, err := n.post(ctx, ref.Channel, slackgo.MsgOptionText(text, false), slackgo.MsgOptionTS(ref.TS))
 	if err != nil {
-		return Ref{}, n.fail("reply to "+ref.TS, err)
+		return incident.MessageRef{}, n.fail("reply to "+ref.TS, err)
 	}
 	return r, nil
 }
 
 // Post posts text (mrkdwn) in the configured channel and returns its ref.
-func (n *Notifier) Post(ctx context.Context, text string) (Ref, error) {
+func (n *Notifier) Post(ctx context.Context, text string) (incident.MessageRef, error) {
 	r, err := n.post(ctx, n.cfg.Channel, slackgo.MsgOptionText(text, false))
 	if err != nil {
-		return Ref{}, n.fail("post message", err)
+		return incident.MessageRef{}, n.fail("post message", err)
 	}
 	return r, nil
 }
@@ -132,22 +126,22 @@ func (n *Notifier) GroupMembers(ctx context.Context, group string) ([]string, er
 }
 
 // post sends a chat.postMessage to channel.
-func (n *Notifier) post(ctx context.Context, channel string, opts ...slackgo.MsgOption) (Ref, error) {
+func (n *Notifier) post(ctx context.Context, channel string, opts ...slackgo.MsgOption) (incident.MessageRef, error) {
 	if !n.cfg.Enabled() {
-		return Ref{}, ErrDisabled
+		return incident.MessageRef{}, ErrDisabled
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	opts = append(opts, slackgo.MsgOptionDisableLinkUnfurl(), slackgo.MsgOptionDisableMediaUnfurl())
 	ch, ts, err := n.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
-		return Ref{}, err
+		return incident.MessageRef{}, err
 	}
-	return Ref{Channel: ch, TS: ts}, nil
+	return incident.MessageRef{Channel: ch, TS: ts}, nil
 }
 
 // update sends a chat.update of the message ref.
-func (n *Notifier) update(ctx context.Context, ref Ref, opts ...slackgo.MsgOption) error {
+func (n *Notifier) update(ctx context.Context, ref incident.MessageRef, opts ...slackgo.MsgOption) error {
 	if !n.cfg.Enabled() {
 		return ErrDisabled
 	}

@@ -91,7 +91,7 @@ func TestPostIncidentThenUpdate(t *testing.T) {
 func TestReplyAndPost(t *testing.T) {
 	f := newFakeSlack(t)
 	n := slack.NewNotifier(f.config(), nil)
-	reply, err := n.Reply(t.Context(), slack.Ref{Channel: channel, TS: "1700000000.000009"}, "*reminder*")
+	reply, err := n.Reply(t.Context(), incident.MessageRef{Channel: channel, TS: "1700000000.000009"}, "*reminder*")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestRequestApproval(t *testing.T) {
 	f := newFakeSlack(t)
 	n := slack.NewNotifier(f.config(), nil)
 	inc := testIncident()
-	parent := slack.Ref{Channel: channel, TS: "1700000000.000009"}
+	parent := incident.MessageRef{Channel: channel, TS: "1700000000.000009"}
 	ref, err := n.RequestApproval(t.Context(), parent, inc, "approve-delete", []string{"image sha256:0123456789ab"}, []string{"U01ALICE", "S0SECOPS"})
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func buttonsOf(t *testing.T, blocksJSON string) []*slackgo.ButtonBlockElement {
 func TestShowDecision(t *testing.T) {
 	f := newFakeSlack(t)
 	n := slack.NewNotifier(f.config(), nil)
-	ref := slack.Ref{Channel: channel, TS: "1700000000.000042"}
+	ref := incident.MessageRef{Channel: channel, TS: "1700000000.000042"}
 	d := incident.Decision{Step: "approve-delete", Decision: incident.Approve, Approver: "U01ALICE", Comment: "image is <bad>", At: time.Date(2026, 3, 14, 4, 12, 9, 0, time.FixedZone("CET", 3600))}
 	if err := n.ShowDecision(t.Context(), ref, d); err != nil {
 		t.Fatal(err)
@@ -252,7 +252,7 @@ func TestErrorsHideTokens(t *testing.T) {
 		}
 	})
 	n := slack.NewNotifier(f.config(), nil)
-	ctx, ref := t.Context(), slack.Ref{Channel: channel, TS: "1.2"}
+	ctx, ref := t.Context(), incident.MessageRef{Channel: channel, TS: "1.2"}
 	for name, call := range map[string]func() error{
 		"PostIncident":    func() error { _, err := n.PostIncident(ctx, testIncident()); return err },
 		"UpdateIncident":  func() error { return n.UpdateIncident(ctx, ref, testIncident()) },
