@@ -36,7 +36,7 @@ func loadPayloads(tb testing.TB) []payload {
 	for _, pattern := range []string{
 		filepath.Join(samplesDir, "falco*.json"),
 		filepath.Join(samplesDir, "falco*.jsonl"),
-		filepath.Join("testdata", "*.json"),
+		filepath.Join("testdata", "falco*.json"),
 	} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {

@@ -151,9 +151,11 @@ func (m LabelMap) target(path string, labels map[string]string) (alert.Target, e
 }
 
 // instanceHost is the host of an instance label: the label without its
-// port ("node-1:9100", "[::1]:9100"), or as it is.
+// port ("node-1:9100", "[::1]:9100"), or as it is ("http://x:80/metrics"
+// stays whole, and is no host).
 func instanceHost(instance string) string {
-	if host, _, err := net.SplitHostPort(instance); err == nil {
+	host, port, err := net.SplitHostPort(instance)
+	if err == nil && port != "" && strings.Trim(port, "0123456789") == "" {
 		return host
 	}
 	return instance
