@@ -27,7 +27,7 @@ type DeleteImageResult struct {
 
 // DeleteImage removes the bad image by ID once no container uses it.
 func (r *Recovery) DeleteImage(ctx context.Context, in DeleteImageInput) (DeleteImageResult, error) {
-	users, err := r.Runtime.ContainersByImage(ctx, in.ImageID)
+	users, err := r.Containers.ContainersByImage(ctx, in.ImageID)
 	if err != nil {
 		return DeleteImageResult{}, err
 	}
@@ -40,13 +40,13 @@ func (r *Recovery) DeleteImage(ctx context.Context, in DeleteImageInput) (Delete
 	}
 	var res DeleteImageResult
 	for _, ev := range in.EvidenceImages {
-		removed, err := r.Runtime.RemoveImage(ctx, ev)
+		removed, err := r.Images.RemoveImage(ctx, ev)
 		if err != nil && !errors.Is(err, docker.ErrNotFound) {
 			return res, fmt.Errorf("evidence image %s: %w", ev, err)
 		}
 		res.Removed = append(res.Removed, removed...)
 	}
-	removed, err := r.Runtime.RemoveImage(ctx, in.ImageID)
+	removed, err := r.Images.RemoveImage(ctx, in.ImageID)
 	if errors.Is(err, docker.ErrInUse) {
 		return res, permanent(ErrTypeRefused, err)
 	}

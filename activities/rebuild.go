@@ -41,7 +41,7 @@ type RebuildResult struct {
 // write-once evidence folder <incident>-rebuild with a sealed manifest;
 // once sealed, running again returns the same image.
 func (r *Recovery) RebuildImage(ctx context.Context, in RebuildInput) (RebuildResult, error) {
-	old, err := r.Runtime.ImageInspect(ctx, in.ImageID)
+	old, err := r.Images.ImageInspect(ctx, in.ImageID)
 	if err != nil {
 		return RebuildResult{}, classify(fmt.Errorf("bad image %s: %w", in.ImageID, err), docker.ErrNotFound)
 	}
@@ -71,7 +71,7 @@ func (r *Recovery) RebuildImage(ctx context.Context, in RebuildInput) (RebuildRe
 	}
 	defer w.Abort()
 	now := time.Now().UTC()
-	newID, err := r.Runtime.BuildImage(ctx, docker.BuildOptions{
+	newID, err := r.Images.BuildImage(ctx, docker.BuildOptions{
 		ContextDir: dir, Dockerfile: src.Dockerfile, Tags: tags,
 		Labels: map[string]string{
 			LabelIncident: in.IncidentID, LabelReplacesImage: old.ID,
@@ -99,7 +99,7 @@ func (r *Recovery) RebuildImage(ctx context.Context, in RebuildInput) (RebuildRe
 // it names still exists.
 func (r *Recovery) rebuilt(ctx context.Context, m evidence.Manifest, oldID string) (RebuildResult, error) {
 	s := m.Subject
-	if _, err := r.Runtime.ImageInspect(ctx, s["new_image_id"]); err != nil {
+	if _, err := r.Images.ImageInspect(ctx, s["new_image_id"]); err != nil {
 		return RebuildResult{}, permanent(ErrTypeNotFound, fmt.Errorf("rebuilt image %s: %w", s["new_image_id"], err))
 	}
 	built, _ := time.Parse(time.RFC3339Nano, s["built_at"])
@@ -117,13 +117,13 @@ func (r *Recovery) rebuilt(ctx context.Context, m evidence.Manifest, oldID strin
 // removeOtherBuilds deletes images an interrupted earlier attempt built for
 // this incident, so a retried build leaves no leftovers.
 func (r *Recovery) removeOtherBuilds(ctx context.Context, incidentID, keep string) {
-	imgs, err := r.Runtime.ImagesByLabel(ctx, LabelIncident, incidentID)
+	imgs, err := r.Images.ImagesByLabel(ctx, LabelIncident, incidentID)
 	if err != nil {
 		return
 	}
 	for _, img := range imgs {
 		if img.ID != keep && img.Labels[LabelReplacesImage] != "" {
-			_, _ = r.Runtime.RemoveImage(ctx, img.ID)
+			_, _ = r.Images.RemoveImage(ctx, img.ID)
 		}
 	}
 }

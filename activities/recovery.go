@@ -10,17 +10,25 @@ import (
 	"github.com/quell-ir/quell/internal/evidence"
 )
 
-// ImageRuntime is what the recovery activities need of a Docker host.
-// Methods wrap docker.ErrNotFound when the object does not exist.
-type ImageRuntime interface {
-	// Container resolves a full ID, an ID prefix or a name.
-	Container(ctx context.Context, ref string) (docker.Container, error)
+// ImageStore is what the recovery activities need of a host's images.
+// Methods wrap docker.ErrNotFound when the image does not exist.
+type ImageStore interface {
 	// ImageInspect describes an image.
 	ImageInspect(ctx context.Context, ref string) (docker.Image, error)
 	// ImagesByLabel lists the images with the label key=value.
 	ImagesByLabel(ctx context.Context, key, value string) ([]docker.Image, error)
 	// BuildImage builds without cache from a build context, streaming the log.
 	BuildImage(ctx context.Context, o docker.BuildOptions, log io.Writer) (string, error)
+	// RemoveImage deletes an image by ID; wraps docker.ErrInUse while used.
+	RemoveImage(ctx context.Context, imageID string) ([]string, error)
+}
+
+// Fleet is what the recovery activities need of a host's containers: find
+// them, and recreate, rename, stop and remove them. Methods wrap
+// docker.ErrNotFound when the container does not exist.
+type Fleet interface {
+	// Container resolves a full ID, an ID prefix or a name.
+	Container(ctx context.Context, ref string) (docker.Container, error)
 	// ContainersByImage lists every container, running or not, of the image.
 	ContainersByImage(ctx context.Context, imageID string) ([]docker.Container, error)
 	// FindByLabel lists the containers with the label key=value.
@@ -41,8 +49,6 @@ type ImageRuntime interface {
 	Stop(ctx context.Context, id string, grace time.Duration) error
 	// Remove removes a container; gone is no error.
 	Remove(ctx context.Context, id string) error
-	// RemoveImage deletes an image by ID; wraps docker.ErrInUse while used.
-	RemoveImage(ctx context.Context, imageID string) ([]string, error)
 }
 
 // TrustedSource says where the clean build of an image repository comes
@@ -66,7 +72,10 @@ type TrustedSource struct {
 // image from trusted source, replace units, remove quarantined containers
 // and delete the bad image.
 type Recovery struct {
-	Runtime ImageRuntime
+	// Images builds and deletes images.
+	Images ImageStore
+	// Containers finds and replaces the units.
+	Containers Fleet
 	// Store keeps build logs as evidence and answers whether a unit's
 	// snapshot verified.
 	Store   *evidence.Store
@@ -103,7 +112,7 @@ func (r *Recovery) DiscoverContainers(ctx context.Context, in DiscoverInput) (Di
 	if in.ImageID == "" {
 		return DiscoverResult{}, permanentf(ErrTypeBadInput, "discover containers: no image id")
 	}
-	cs, err := r.Runtime.ContainersByImage(ctx, in.ImageID)
+	cs, err := r.Containers.ContainersByImage(ctx, in.ImageID)
 	if err != nil {
 		return DiscoverResult{}, classify(fmt.Errorf("containers of image %s: %w", in.ImageID, err), docker.ErrNotFound)
 	}

@@ -42,12 +42,12 @@ type ReplaceResult struct {
 // replacement cannot be made ready it is removed and the unit gets its name
 // back, and its service back unless it was compromised.
 func (r *Recovery) ReplaceContainer(ctx context.Context, in ReplaceInput) (ReplaceResult, error) {
-	old, err := r.Runtime.Container(ctx, in.Unit.ContainerID)
+	old, err := r.Containers.Container(ctx, in.Unit.ContainerID)
 	if err != nil {
 		return ReplaceResult{}, classify(fmt.Errorf("unit %s: %w", in.Unit.ContainerID, err), docker.ErrNotFound)
 	}
 	name, quarantined := in.Unit.Name, in.Unit.Name+"-quarantined-"+in.QuarantineSuffix
-	spec, err := r.Runtime.Spec(ctx, old.ID)
+	spec, err := r.Containers.Spec(ctx, old.ID)
 	if err != nil {
 		return ReplaceResult{}, classify(err, docker.ErrNotFound)
 	}
@@ -55,10 +55,10 @@ func (r *Recovery) ReplaceContainer(ctx context.Context, in ReplaceInput) (Repla
 		spec = spec.WithNetworks(toDockerAll(in.Networks))
 	}
 	activity.RecordHeartbeat(ctx, "quarantine "+old.ID)
-	if err := r.Runtime.Rename(ctx, old.ID, quarantined); err != nil {
+	if err := r.Containers.Rename(ctx, old.ID, quarantined); err != nil {
 		return ReplaceResult{}, fmt.Errorf("rename %s to %s: %w", old.ID, quarantined, err)
 	}
-	if err := r.Runtime.Stop(ctx, old.ID, r.StopGrace); err != nil {
+	if err := r.Containers.Stop(ctx, old.ID, r.StopGrace); err != nil {
 		return ReplaceResult{}, fmt.Errorf("stop %s: %w", old.ID, err)
 	}
 	newID, err := r.replacement(ctx, spec, old.ID, name, in)
@@ -78,7 +78,7 @@ func (r *Recovery) ReplaceContainer(ctx context.Context, in ReplaceInput) (Repla
 // replacement returns the unit's replacement, creating it unless an
 // earlier attempt already has.
 func (r *Recovery) replacement(ctx context.Context, spec docker.Spec, oldID, name string, in ReplaceInput) (string, error) {
-	existing, err := r.Runtime.FindByLabel(ctx, LabelReplaces, oldID)
+	existing, err := r.Containers.FindByLabel(ctx, LabelReplaces, oldID)
 	if err != nil {
 		return "", err
 	}
@@ -88,14 +88,14 @@ func (r *Recovery) replacement(ctx context.Context, spec docker.Spec, oldID, nam
 		// An earlier attempt may have died between the create and the
 		// connects: the replacement joins what it still lacks.
 		id := existing[0].ID
-		if err := r.Runtime.JoinNetworks(ctx, id, spec.Networks); err != nil {
+		if err := r.Containers.JoinNetworks(ctx, id, spec.Networks); err != nil {
 			return "", fmt.Errorf("complete replacement %s of %s: %w", id, oldID, classify(err, docker.ErrNotFound))
 		}
 		return id, nil
 	default:
 		return "", permanentf(ErrTypeRefused, "unit %s has %d replacements; expected one", oldID, len(existing))
 	}
-	id, err := r.Runtime.CreateFrom(ctx, spec, in.ImageID, name, map[string]string{
+	id, err := r.Containers.CreateFrom(ctx, spec, in.ImageID, name, map[string]string{
 		LabelReplaces: oldID, LabelIncident: in.IncidentID,
 	})
 	if err != nil {
@@ -105,10 +105,10 @@ func (r *Recovery) replacement(ctx context.Context, spec docker.Spec, oldID, nam
 }
 
 func (r *Recovery) start(ctx context.Context, id string) error {
-	if err := r.Runtime.Start(ctx, id); err != nil {
+	if err := r.Containers.Start(ctx, id); err != nil {
 		return err
 	}
-	return r.Runtime.WaitReady(ctx, id)
+	return r.Containers.WaitReady(ctx, id)
 }
 
 // rollBack undoes a replacement that did not become ready: the half-made
@@ -116,8 +116,8 @@ func (r *Recovery) start(ctx context.Context, id string) error {
 // compromised runs again.
 func (r *Recovery) rollBack(ctx context.Context, in ReplaceInput, oldID, newID string, cause error) error {
 	errs := []error{fmt.Errorf("replacement %s of %s not ready: %w", newID, oldID, cause)}
-	errs = append(errs, r.Runtime.Remove(ctx, newID))
-	errs = append(errs, r.Runtime.Rename(ctx, oldID, in.Unit.Name))
+	errs = append(errs, r.Containers.Remove(ctx, newID))
+	errs = append(errs, r.Containers.Rename(ctx, oldID, in.Unit.Name))
 	if !in.Unit.Compromised {
 		errs = append(errs, r.start(ctx, oldID))
 	}
@@ -146,7 +146,7 @@ func (r *Recovery) RemoveContainer(ctx context.Context, in RemoveInput) (RemoveR
 			return RemoveResult{}, err
 		}
 	}
-	if err := r.Runtime.Remove(ctx, in.Unit.ContainerID); err != nil {
+	if err := r.Containers.Remove(ctx, in.Unit.ContainerID); err != nil {
 		return RemoveResult{}, fmt.Errorf("remove %s: %w", in.Unit.ContainerID, err)
 	}
 	return RemoveResult{Removed: in.Unit.Quarantined}, nil

@@ -239,11 +239,12 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 		&activities.Evidence{Runtime: rt, Store: store, Actor: actor},
 		&activities.Reports{Dir: filepath.Join(cfg.DataDir, "reports")},
 		&activities.Recovery{
-			Runtime:   rt,
-			Store:     store,
-			Actor:     actor,
-			Sources:   trustedSources(cfg.Images),
-			StopGrace: 10 * time.Second,
+			Images:     rt,
+			Containers: rt,
+			Store:      store,
+			Actor:      actor,
+			Sources:    trustedSources(cfg.Images),
+			StopGrace:  10 * time.Second,
 		},
 	}
 	if slackConfig(cfg).Enabled() {
