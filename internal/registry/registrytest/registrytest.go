@@ -1,0 +1,238 @@
+// Package registrytest gives tests a real container registry on loopback:
+// the distribution project's registry (github.com/distribution/distribution/v3),
+// built once into a cache outside the repository so that quell's go.mod
+// does not carry its dependencies, serving plain HTTP on 127.0.0.1 with its
+// storage in the test's temporary directory. The Docker daemon pushes to it
+// without TLS: loopback registries are trusted by default.
+//
+// When the registry cannot be built or started the test is skipped, unless
+// CI=true, where it fails.
+package registrytest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Version is the distribution release the tests run.
+const Version = "v3.1.2"
+
+// Options configure a registry.
+type Options struct {
+	// RefuseDeletes turns deletes off, as many registries have them by
+	// default: a DELETE of a manifest answers 405 UNSUPPORTED.
+	RefuseDeletes bool
+}
+
+// Registry is a running registry.
+type Registry struct {
+	// Host is 127.0.0.1:<port>, as image references name it.
+	Host string
+	cmd  *exec.Cmd
+	log  *logBuffer
+}
+
+// Start builds the registry binary if the cache lacks it, starts one on a
+// free loopback port, waits until it answers and stops it when the test
+// ends.
+func Start(t testing.TB, o Options) *Registry {
+	t.Helper()
+	bin := Binary(t)
+	dir := t.TempDir()
+	for attempt := 0; ; attempt++ {
+		r, err := start(bin, dir, o)
+		if err == nil {
+			t.Cleanup(r.stop)
+			return r
+		}
+		if attempt == 2 {
+			unavailable(t, "start registry %s: %v", Version, err)
+		}
+	}
+}
+
+func start(bin, dir string, o Options) (*Registry, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	host := fmt.Sprintf("127.0.0.1:%d", port)
+	cfg := filepath.Join(dir, "config.yml")
+	body := fmt.Sprintf(`version: 0.1
+log:
+  level: info
+  formatter: text
+  fields: {service: registry}
+storage:
+  filesystem: {rootdirectory: %s}
+  delete: {enabled: %t}
+  maintenance:
+    uploadpurging: {enabled: false}
+http:
+  addr: %s
+`, filepath.Join(dir, "storage"), !o.RefuseDeletes, host)
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		return nil, err
+	}
+	r := &Registry{Host: host, log: &logBuffer{}}
+	r.cmd = exec.Command(bin, "serve", cfg)
+	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
+	r.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
+	if err := r.cmd.Start(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return r, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.stop()
+	return nil, fmt.Errorf("registry on %s did not answer within 15s:\n%s", host, r.log.String())
+}
+
+func (r *Registry) stop() {
+	if r.cmd.Process != nil && r.cmd.ProcessState == nil {
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = r.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = r.cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// Log returns what the registry has logged so far.
+func (r *Registry) Log() string { return r.log.String() }
+
+// accessLine matches the registry's access log: the request line in an
+// Apache combined log entry.
+var accessLine = regexp.MustCompile(`"([A-Z]+) (/v2/[^ ?"]*)[^"]* HTTP/[0-9.]+" ([0-9]{3}) `)
+
+// Requests counts the requests in the registry's own access log with the
+// method whose path matches pathRE and whose status is 2xx.
+func (r *Registry) Requests(method, pathRE string) int {
+	re := regexp.MustCompile(pathRE)
+	n := 0
+	sc := bufio.NewScanner(strings.NewReader(r.Log()))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		m := accessLine.FindStringSubmatch(sc.Text())
+		if m != nil && m[1] == method && re.MatchString(m[2]) && m[3][0] == '2' {
+			n++
+		}
+	}
+	return n
+}
+
+// ManifestPuts counts the successful manifest uploads to repository (path
+// without the host) in the registry's log: one per tag pushed.
+func (r *Registry) ManifestPuts(repository string) int {
+	return r.Requests("PUT", "^/v2/"+regexp.QuoteMeta(repository)+"/manifests/")
+}
+
+// ManifestDeletes counts the successful manifest deletes in repository.
+func (r *Registry) ManifestDeletes(repository string) int {
+	return r.Requests("DELETE", "^/v2/"+regexp.QuoteMeta(repository)+"/manifests/")
+}
+
+// Binary returns the registry binary, building it into
+// $HOME/.cache/quell/registry-<Version>/registry when missing (go install,
+// from the Go module proxy); concurrent builds wait for each other.
+func Binary(t testing.TB) string {
+	t.Helper()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		unavailable(t, "registry binary: no cache directory: %v", err)
+	}
+	dir := filepath.Join(cache, "quell", "registry-"+Version)
+	bin := filepath.Join(dir, "registry")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		unavailable(t, "registry binary: %v", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		unavailable(t, "registry binary: %v", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		unavailable(t, "registry binary: lock: %v", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "install", "github.com/distribution/distribution/v3/cmd/registry@"+Version)
+	// Outside any module, so that quell's go.mod is neither read nor changed.
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=-mod=mod", "GO111MODULE=on")
+	t.Logf("building the registry %s into %s (once)", Version, dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		unavailable(t, "build registry %s: %v\n%s", Version, err, out)
+	}
+	return bin
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// logBuffer keeps a process's output, safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+var _ io.Writer = (*logBuffer)(nil)
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
