@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/quell-ir/quell/internal/app"
 	"github.com/quell-ir/quell/internal/config"
-	"github.com/quell-ir/quell/internal/docker"
 )
 
 // clusterFlags are the flags serve and worker share: where Temporal is.
@@ -84,33 +82,22 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	kinds, err := app.Kinds()
-	if err != nil {
-		return err
-	}
-	pbs, err := app.LoadPlaybooks(cfg.Playbooks, kinds)
-	if err != nil {
-		return err
-	}
 	log := newLogger(os.Stderr)
 	if insecureWarning != "" {
 		log.Warn(insecureWarning)
 	}
-	c, err := app.Dial(cfg, log)
+	p, err := app.Start(ctx, cfg, app.Parts{API: true}, log)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer p.Close()
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("http api: %w", err)
 	}
 	fmt.Fprintf(stdout, "quell serve %s: api http://%s, temporal %s (namespace %s), %d playbooks\n",
-		app.VersionString(), l.Addr(), cfg.Temporal.Address, cfg.Temporal.Namespace, len(pbs))
-	for _, w := range app.Warnings(cfg, pbs) {
-		log.Warn(w)
-	}
-	return app.ServeAPI(ctx, l, c, cfg, pbs, log)
+		app.VersionString(), l.Addr(), cfg.Temporal.Address, cfg.Temporal.Namespace, len(p.Playbooks))
+	return p.Serve(ctx, l)
 }
 
 // runWorker runs the worker against a Temporal cluster and the Docker daemon.
@@ -128,31 +115,12 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := cfg.Resolve(); err != nil {
 		return err
 	}
-	log := newLogger(os.Stderr)
-	kinds, err := app.Kinds()
+	p, err := app.Start(ctx, cfg, app.Parts{Worker: true}, newLogger(os.Stderr))
 	if err != nil {
 		return err
 	}
-	rt, err := docker.New(cfg.Docker.Host)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	c, err := app.Dial(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	w := app.NewWorker(c, cfg, rt, kinds)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("worker: %w", err)
-	}
-	defer w.Stop()
+	defer p.Close()
 	fmt.Fprintf(stdout, "quell worker %s: temporal %s (namespace %s), data %s\n",
 		app.VersionString(), cfg.Temporal.Address, cfg.Temporal.Namespace, cfg.DataDir)
-	<-ctx.Done()
-	if errors.Is(context.Cause(ctx), context.Canceled) {
-		return nil
-	}
-	return context.Cause(ctx)
+	return p.Wait(ctx)
 }

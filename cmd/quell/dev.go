@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"github.com/quell-ir/quell/internal/app"
 	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/devserver"
-	"github.com/quell-ir/quell/internal/docker"
 	"github.com/quell-ir/quell/internal/webui"
 )
 
@@ -43,47 +43,22 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	log := newLogger(os.Stderr)
 	start := time.Now()
-
-	kinds, err := app.Kinds()
-	if err != nil {
-		return err
-	}
-	pbs, err := app.LoadPlaybooks(cfg.Playbooks, kinds)
-	if err != nil {
-		return err
-	}
-	rt, err := docker.New(cfg.Docker.Host)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	if err := rt.Ping(ctx); err != nil {
-		return fmt.Errorf("docker daemon: %w", err)
-	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("http api: %w", err)
 	}
+	defer l.Close()
 	srv, err := devserver.Start(devserver.Options{
 		DBPath: filepath.Join(cfg.DataDir, "temporal.db"), Port: *temporalPort, Namespace: cfg.Temporal.Namespace,
 	})
 	if err != nil {
-		l.Close()
 		return err
 	}
 	defer srv.Stop()
 	uiURL := "off"
 	if *uiPort >= 0 {
-		uiKey := srv.ReadOnlyKey()
-		if *uiWritable {
-			uiKey = srv.APIKey()
-			log.Warn("the Temporal Web UI is writable (--ui-writable): whoever logs in to it can terminate, signal or update an incident around quell's API, its approvals and its record")
-		}
-		ui, err := webui.Start(webui.Options{
-			TemporalAddress: srv.HostPort(), APIKey: uiKey, Writable: *uiWritable, Port: *uiPort, Namespace: cfg.Temporal.Namespace,
-		})
+		ui, err := startUI(srv, *uiPort, *uiWritable, cfg.Temporal.Namespace, log)
 		if err != nil {
-			l.Close()
 			return err
 		}
 		defer ui.Stop()
@@ -93,23 +68,27 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	cfg.Temporal.Address = srv.HostPort()
-	c, err := app.Dial(cfg, log, app.WithAPIKey(srv.APIKey()))
+	p, err := app.Start(ctx, cfg, app.Parts{API: true, Worker: true}, log, app.WithAPIKey(srv.APIKey()))
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	w := app.NewWorker(c, cfg, rt, kinds)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("worker: %w", err)
-	}
-	defer w.Stop()
-
+	defer p.Close()
 	fmt.Fprintf(stdout, "quell dev %s ready in %s\n  api:      http://%s\n  temporal: %s (namespace %s)\n  ui:       %s\n  data:     %s\n  playbooks: %d loaded\n",
-		app.VersionString(), time.Since(start).Round(time.Millisecond), l.Addr(), srv.HostPort(), cfg.Temporal.Namespace, uiURL, cfg.DataDir, len(pbs))
-	for _, w := range app.Warnings(cfg, pbs) {
-		log.Warn(w)
-	}
-	err = app.ServeAPI(ctx, l, c, cfg, pbs, log)
+		app.VersionString(), time.Since(start).Round(time.Millisecond), l.Addr(), srv.HostPort(), cfg.Temporal.Namespace, uiURL, cfg.DataDir, len(p.Playbooks))
+	err = p.Serve(ctx, l)
 	log.Info("quell dev stopping")
 	return err
+}
+
+// startUI starts the Temporal Web UI in front of the embedded server:
+// read-only unless writable, which is warned about.
+func startUI(srv *devserver.Server, port int, writable bool, namespace string, log *slog.Logger) (*webui.Server, error) {
+	key := srv.ReadOnlyKey()
+	if writable {
+		key = srv.APIKey()
+		log.Warn("the Temporal Web UI is writable (--ui-writable): whoever logs in to it can terminate, signal or update an incident around quell's API, its approvals and its record")
+	}
+	return webui.Start(webui.Options{
+		TemporalAddress: srv.HostPort(), APIKey: key, Writable: writable, Port: port, Namespace: namespace,
+	})
 }

@@ -160,9 +160,12 @@ func TestBadRequestsStartNothing(t *testing.T) {
 			}
 		})
 	}
-	var unmatched map[string]bool
+	var unmatched struct {
+		Matched bool   `json:"matched"`
+		Reason  string `json:"reason"`
+	}
 	noContainer := []byte(`{"rule":"Write below binary dir","priority":"Error","time":"2026-01-01T00:00:00Z","output_fields":{}}`)
-	if code := s.do("POST", "/v1/alerts/falco", e2eToken, noContainer, &unmatched); code != http.StatusOK || unmatched["matched"] {
+	if code := s.do("POST", "/v1/alerts/falco", e2eToken, noContainer, &unmatched); code != http.StatusOK || unmatched.Matched || unmatched.Reason != "no playbook matches" {
 		t.Errorf("unmatched alert: %d %v", code, unmatched)
 	}
 	var list struct{ Incidents []any }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/quell-ir/quell/internal/app"
+	"github.com/quell-ir/quell/internal/bench/rig"
 	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/devserver"
 	"github.com/quell-ir/quell/internal/docker"
@@ -56,26 +57,14 @@ func startStack(t *testing.T, playbookDir string, edit func(*config.Config)) *st
 	t.Cleanup(func() { _ = srv.Stop() })
 	cfg.Temporal.Address = srv.HostPort()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := app.Dial(cfg, log)
+	p, err := app.Start(t.Context(), cfg, app.Parts{API: true, Worker: true}, log, app.WithAPIKey(srv.APIKey()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.Close)
-	kinds, err := app.Kinds()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := app.NewWorker(c, cfg, rt, kinds)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	pbs, err := app.LoadPlaybooks(cfg.Playbooks, kinds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httptest.NewServer(app.NewAPI(c, cfg, pbs, log))
+	t.Cleanup(p.Close)
+	api := httptest.NewServer(p.Handler())
 	t.Cleanup(api.Close)
+	c := p.Client
 	return &stack{t: t, cfg: cfg, docker: rt, client: c, url: api.URL}
 }
 
@@ -92,14 +81,15 @@ func victim(t *testing.T, rt *docker.Client, name string) docker.Container {
 }
 
 // falcoAlert is Falco's documented terminal-shell alert (falcosecurity/falco-website,
-// CC BY 4.0, from ../shared/samples) aimed at the container id.
+// CC BY 4.0, from ../shared/samples) as a plain Docker host writes it, aimed
+// at the container id.
 func falcoAlert(t *testing.T, containerID string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../../../shared/samples/falco-website_docs-outputs-channels_terminal-shell.json")
+	a, err := rig.LoadAlert("../../../shared/samples/falco-website_docs-outputs-channels_terminal-shell.json")
 	if err != nil {
 		t.Fatalf("sample alert: %v", err)
 	}
-	return bytes.ReplaceAll(b, []byte("ee97d9c4186f"), []byte(containerID[:12]))
+	return a.For(containerID)
 }
 
 // do sends a request and decodes a JSON answer into out (when not nil).
