@@ -23,7 +23,7 @@ steps:
   - {id: contain, kind: docker:isolate}
   - {id: preserve, kind: evidence:snapshot, with: {export: false, commit: false}}
   - {id: verify, kind: evidence:verify}
-  - {id: approve, kind: approval, timeout: 1h}
+  - {id: approve, kind: approval, timeout: 1h, with: {required: 2}}
   - {id: announce, kind: slack:notify, with: {text: "incident {incident} on {container}: approved, carrying on"}}
   - {id: report, kind: report:write}
 `
@@ -34,7 +34,7 @@ func slackStack(t *testing.T, fake *slacktesting.Server, apiURL string) *stack {
 		t.Fatal(err)
 	}
 	return startStack(t, dir, func(c *config.Config) {
-		c.Approvals.Approvers = []string{"U01ALICE"}
+		c.Approvals.Approvers = []string{"U01ALICE", "U03CAROL"}
 		sc := fake.Config()
 		c.Slack = config.Slack{BotToken: sc.BotToken, SigningSecret: sc.SigningSecret, Channel: sc.Channel, APIURL: apiURL}
 	})
@@ -144,17 +144,35 @@ func TestSlackMessagesAndApprovals(t *testing.T) {
 	if code := s.interact(approve, time.Now(), slacktesting.SigningSecret); code != http.StatusOK {
 		t.Fatalf("approve: %d", code)
 	}
-	inc := s.incident(o.IncidentID, time.Minute, hasStatus(incident.StatusCompleted))
-	waitCalls(t, fake, 30*time.Second, "the decision on the approval message", blocksContain(t, "chat.update", "Approved"))
-	waitCalls(t, fake, 30*time.Second, "the slack:notify step", blocksContain(t, "chat.postMessage", "approved, carrying on"))
-	// Slack retries the same delivery: nothing is decided twice.
+	s.incident(o.IncidentID, 30*time.Second, func(inc incident.Incident) bool { return len(inc.Decisions) == 1 })
+	// Slack retries the same delivery while the gate still waits for its
+	// second approval: the retry is the same decision (the update ID), so
+	// it is neither decided again nor refused as alice's second approval.
+	ephemerals := func() int {
+		n := 0
+		for _, c := range fake.Calls() {
+			if c.Method == "chat.postEphemeral" && c.Form.Get("user") == "U01ALICE" {
+				n++
+			}
+		}
+		return n
+	}
+	before := ephemerals()
 	if code := s.interact(approve, time.Now(), slacktesting.SigningSecret); code != http.StatusOK {
 		t.Errorf("replayed approve: %d", code)
 	}
-	time.Sleep(time.Second)
-	inc = s.incident(o.IncidentID, time.Second, func(incident.Incident) bool { return true })
-	if len(inc.Decisions) != 1 || inc.Decisions[0].Approver != "U01ALICE" {
-		t.Errorf("decisions = %+v, want alice's only", inc.Decisions)
+	carol := click(t, o.IncidentID, "approve", "quell_approve", "U03CAROL", "t-5")
+	if code := s.interact(carol, time.Now(), slacktesting.SigningSecret); code != http.StatusOK {
+		t.Fatalf("carol's approve: %d", code)
+	}
+	inc := s.incident(o.IncidentID, time.Minute, hasStatus(incident.StatusCompleted))
+	waitCalls(t, fake, 30*time.Second, "the decision on the approval message", blocksContain(t, "chat.update", "Approved"))
+	waitCalls(t, fake, 30*time.Second, "the slack:notify step", blocksContain(t, "chat.postMessage", "approved, carrying on"))
+	if got := ephemerals(); got != before {
+		t.Errorf("the replayed click was refused to alice (%d ephemeral messages, want %d): it was taken as a new decision", got, before)
+	}
+	if len(inc.Decisions) != 2 || inc.Decisions[0].Approver != "U01ALICE" || inc.Decisions[1].Approver != "U03CAROL" {
+		t.Errorf("decisions = %+v, want alice's then carol's", inc.Decisions)
 	}
 	s.recordHistory(o.IncidentID, "slack-approved")
 	for _, c := range fake.Calls() {
