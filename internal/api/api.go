@@ -165,7 +165,14 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
+// retryAfter is how many seconds a sender is asked to wait before it
+// retries what quell could not record (503).
+const retryAfter = "2"
+
 func writeError(w http.ResponseWriter, code int, msg string) {
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 

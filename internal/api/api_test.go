@@ -147,9 +147,18 @@ func TestAlertNotAcknowledgedWhenTemporalFails(t *testing.T) {
 	f := &fakeIncidents{OpenFn: func(context.Context, alert.Alert) (incident.Opened, error) {
 		return incident.Opened{}, errors.New("temporal: connection refused")
 	}}
-	code, body := call(t, serve(t, f, ""), "POST", "/v1/alerts/falco", "", alertBody)
+	srv := serve(t, f, "")
+	code, body := call(t, srv, "POST", "/v1/alerts/falco", "", alertBody)
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "connection refused") {
 		t.Errorf("got %d %s, want 503", code, body)
+	}
+	resp, err := http.Post(srv.URL+"/v1/alerts/falco", "application/json", strings.NewReader(alertBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Retry-After"); got != retryAfter {
+		t.Errorf("Retry-After = %q, want %q", got, retryAfter)
 	}
 }
 
