@@ -26,15 +26,16 @@ type playbookYAML struct {
 
 // matchYAML is the YAML form of a Match.
 type matchYAML struct {
-	Source         string       `yaml:"source"`
-	Target         string       `yaml:"target"`
-	MinPriority    priorityYAML `yaml:"min_priority"`
-	Rules          []string     `yaml:"rules"`
-	Tags           []string     `yaml:"tags"`
-	RequiredFields []string     `yaml:"required_fields"`
-	MinSeverity    string       `yaml:"min_severity"`
-	MinCount       int          `yaml:"min_count"`
-	Fixable        bool         `yaml:"fixable"`
+	Source         string            `yaml:"source"`
+	Target         string            `yaml:"target"`
+	MinPriority    priorityYAML      `yaml:"min_priority"`
+	Rules          []string          `yaml:"rules"`
+	Tags           []string          `yaml:"tags"`
+	RequiredFields []string          `yaml:"required_fields"`
+	MinSeverity    string            `yaml:"min_severity"`
+	MinCount       int               `yaml:"min_count"`
+	Fixable        bool              `yaml:"fixable"`
+	Labels         map[string]string `yaml:"labels"`
 }
 
 // priorityYAML is an alert.Priority whose decoding errors carry their line
@@ -79,7 +80,7 @@ func Parse(file string, data []byte, reg *Registry) (Playbook, error) {
 		Match: Match{
 			Source: m.Source, Target: m.Target, MinPriority: alert.Priority(m.MinPriority),
 			Rules: m.Rules, Tags: m.Tags, RequiredFields: m.RequiredFields,
-			MinSeverity: m.MinSeverity, MinCount: m.MinCount, Fixable: m.Fixable,
+			MinSeverity: m.MinSeverity, MinCount: m.MinCount, Fixable: m.Fixable, Labels: m.Labels,
 		},
 		Steps: doc.Steps,
 		File:  file,

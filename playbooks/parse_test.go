@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -123,5 +124,26 @@ steps:
 	}
 	if p.File != "pb.yaml" {
 		t.Errorf("File = %q", p.File)
+	}
+}
+
+func TestParseMatchLabels(t *testing.T) {
+	src := `
+name: am
+match:
+  source: alertmanager
+  labels: {severity: critical, alertname: "regex:^Crypto"}
+steps:
+  - {id: report, kind: report:write}
+`
+	p, err := Parse("am.yaml", []byte(src), testRegistry(t))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got := p.Match.Labels["alertname"]; got != "regex:^Crypto" {
+		t.Errorf("labels = %v", p.Match.Labels)
+	}
+	if _, err := Parse("bad.yaml", []byte(strings.Replace(src, `"regex:^Crypto"`, `"regex:("`, 1)), testRegistry(t)); err == nil {
+		t.Error("a bad label pattern loaded")
 	}
 }

@@ -79,6 +79,9 @@ func (p *Playbook) Validate(reg *Registry) error {
 func (p *Playbook) normalize() {
 	m := &p.Match
 	m.Rules, m.Tags, m.RequiredFields = nilIfEmpty(m.Rules), nilIfEmpty(m.Tags), nilIfEmpty(m.RequiredFields)
+	if len(m.Labels) == 0 {
+		m.Labels = nil
+	}
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		if len(s.With) == 0 {

@@ -6,6 +6,7 @@ package workflowclient
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -143,10 +144,16 @@ func (s *Service) signalWithStart(ctx context.Context, wfID string, batch []queu
 
 // WorkflowID is the ID of the incident workflow for the alert's unit, so
 // that alerts about one unit join one incident; an alert that names no unit
-// gets a workflow of its own.
+// gets a workflow of its own, by its idempotency key when it has one (the
+// alerts of one Alertmanager webhook share the body's digest) or else its
+// payload's digest.
 func WorkflowID(a alert.Alert) string {
 	if key, err := a.Target.UnitKey(); err == nil {
 		return key
+	}
+	if a.IdempotencyKey != "" {
+		sum := sha256.Sum256([]byte(a.IdempotencyKey))
+		return "alert-" + hex.EncodeToString(sum[:8])
 	}
 	return "alert-" + strings.TrimPrefix(a.Digest, "sha256:")[:16]
 }

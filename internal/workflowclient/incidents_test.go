@@ -17,6 +17,11 @@ func TestWorkflowID(t *testing.T) {
 	if got, want := WorkflowID(noUnit), "alert-0123456789abcdef"; got != want {
 		t.Errorf("WorkflowID without unit = %q, want %q", got, want)
 	}
+	a, b := noUnit, noUnit
+	a.IdempotencyKey, b.IdempotencyKey = "alertmanager/1/t/firing", "alertmanager/2/t/firing"
+	if WorkflowID(a) == WorkflowID(b) || WorkflowID(a) == WorkflowID(noUnit) {
+		t.Errorf("alerts of one webhook without a unit share a workflow: %s %s", WorkflowID(a), WorkflowID(b))
+	}
 }
 
 func TestParseID(t *testing.T) {
