@@ -25,6 +25,10 @@ const (
 	ErrTypeRateLimited = "RateLimited"
 	// ErrTypeBadPlaybook: the workflow was given a playbook it cannot run.
 	ErrTypeBadPlaybook = "BadPlaybook"
+	// ErrTypeDeleteRefused: a registry does not allow deletes (405
+	// UNSUPPORTED); the image survives there. The error's details hold
+	// what was deleted elsewhere (RegistryDeleteResult).
+	ErrTypeDeleteRefused = "DeleteRefused"
 )
 
 // Error types of refused decisions, as the decision update's validator

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,9 @@ type ReplaceInput struct {
 	Unit incident.Unit `json:"unit"`
 	// ImageID is the clean image.
 	ImageID string `json:"image_id"`
+	// ImageRef, when set, is the clean image by digest (repo@sha256:...,
+	// as registry:push published it): the replacement is created from it.
+	ImageRef string `json:"image_ref,omitempty"`
 	// Networks are the unit's attachments before isolation, when it was
 	// isolated; empty means its current ones.
 	Networks []incident.Attachment `json:"networks,omitempty"`
@@ -71,7 +75,7 @@ func (r *Recovery) ReplaceContainer(ctx context.Context, in ReplaceInput) (Repla
 	}
 	return ReplaceResult{
 		Quarantined: quarantined,
-		Replacement: incident.Replacement{ContainerID: newID, Name: name, ImageID: in.ImageID, ReadyAt: time.Now().UTC()},
+		Replacement: incident.Replacement{ContainerID: newID, Name: name, ImageID: in.ImageID, ImageRef: in.ImageRef, ReadyAt: time.Now().UTC()},
 	}, nil
 }
 
@@ -95,7 +99,7 @@ func (r *Recovery) replacement(ctx context.Context, spec docker.Spec, oldID, nam
 	default:
 		return "", permanentf(ErrTypeRefused, "unit %s has %d replacements; expected one", oldID, len(existing))
 	}
-	id, err := r.Containers.CreateFrom(ctx, spec, in.ImageID, name, map[string]string{
+	id, err := r.Containers.CreateFrom(ctx, spec, cmp.Or(in.ImageRef, in.ImageID), name, map[string]string{
 		LabelReplaces: oldID, LabelIncident: in.IncidentID,
 	})
 	if err != nil {

@@ -16,5 +16,8 @@ func Kinds() []Kind {
 		removeKind,
 		deleteKind,
 		notifyKind,
+		pushKind,
+		registryDeleteKind,
+		blastRadiusKind,
 	}
 }

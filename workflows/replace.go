@@ -36,7 +36,7 @@ func replace(ctx workflow.Context, r *response, s step[perUnit]) (string, error)
 	return r.eachUnit(ctx, s, func(u incident.Unit) bool { return u.Replacement == nil && !u.Removed },
 		func(ctx workflow.Context, u *incident.Unit) (string, error) {
 			in := activities.ReplaceInput{
-				IncidentID: r.inc.ID, Unit: *u, ImageID: r.inc.Image.NewImageID, QuarantineSuffix: r.suffix(),
+				IncidentID: r.inc.ID, Unit: *u, ImageID: r.inc.Image.NewImageID, ImageRef: r.inc.Image.PinnedRef(), QuarantineSuffix: r.suffix(),
 			}
 			if iso := r.inc.Isolation; iso != nil && iso.ContainerID == u.ContainerID {
 				in.Networks = iso.Networks
