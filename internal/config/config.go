@@ -42,6 +42,9 @@ type Config struct {
 	// Images maps image repositories to the trusted sources of their clean
 	// builds. An image's own labels are never trusted as its source.
 	Images []ImageSource `yaml:"images"`
+	// Registries are the container registries quell publishes clean images
+	// to, deletes bad ones from and scans for what was built on them.
+	Registries []Registry `yaml:"registries"`
 	// Slack tells responders and takes their approvals.
 	Slack Slack `yaml:"slack"`
 	// PublicURL is where responders reach quell's API (links in messages);
@@ -230,6 +233,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("worker.heavy_activities: at least 1"))
 	}
 	errs = append(errs, c.validateImages()...)
+	errs = append(errs, c.validateRegistries(lookupEnv)...)
 	errs = append(errs, c.validateAuth()...)
 	if sl := c.Slack; sl.BotToken != "" && sl.Channel == "" {
 		errs = append(errs, errors.New("slack: bot_token set but no channel"))
