@@ -32,6 +32,7 @@ import (
 	"github.com/quell-ir/quell/internal/devserver/apikey"
 	"github.com/quell-ir/quell/internal/docker"
 	"github.com/quell-ir/quell/internal/evidence"
+	"github.com/quell-ir/quell/internal/registry"
 	"github.com/quell-ir/quell/internal/workflowclient"
 	"github.com/quell-ir/quell/playbooks"
 	"github.com/quell-ir/quell/workflows"
@@ -246,6 +247,7 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 			Sources:    trustedSources(cfg.Images),
 			StopGrace:  10 * time.Second,
 		},
+		registryActivities(cfg, rt),
 	}
 	if slackConfig(cfg).Enabled() {
 		acts = append(acts, &activities.Notify{Chat: notifier(cfg)})
@@ -256,6 +258,20 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 		}
 	}
 	return &Worker{workers: all}
+}
+
+// registryActivities gives the registry activities a client of the
+// configured registries, credentials read from the environment, pushing
+// through rt; with none configured they have nothing to do. config.Validate
+// has refused the hosts registry.New would.
+func registryActivities(cfg config.Config, rt *docker.Client) *activities.Registries {
+	hosts := make([]registry.Host, 0, len(cfg.Registries))
+	for _, r := range cfg.Registries {
+		user, password, token := r.Credentials(os.Getenv)
+		hosts = append(hosts, registry.Host{Name: r.Host, Username: user, Password: password, Token: token, Insecure: r.Insecure})
+	}
+	c, _ := registry.New(hosts, registry.WithEngine(rt.API()))
+	return &activities.Registries{Client: c, Images: rt}
 }
 
 // trustedSources turns the config's image sources into the activities'.
