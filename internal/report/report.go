@@ -50,6 +50,7 @@ func Markdown(w io.Writer, inc incident.Incident, now time.Time) error {
 	m.evidence(inc)
 	m.units(inc)
 	m.image(inc)
+	m.registries(inc)
 	m.timeline(inc)
 	m.alerts(inc)
 	if m.err != nil {
