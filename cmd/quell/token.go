@@ -5,13 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/quell-ir/quell/internal/app"
 	"github.com/quell-ir/quell/internal/audit"
 	"github.com/quell-ir/quell/internal/auth"
 	"github.com/quell-ir/quell/internal/config"
@@ -172,22 +172,9 @@ func serveAuth(cfg config.Config, insecure bool) (warning string, err error) {
 		return "", usageError("quell serve needs an API token or another credential: none is configured, so every /v1/ route would be open; make a token " +
 			"(quell token create NAME --role admin), list principals (auth.principals, auth.oidc) or set QUELL_API_TOKEN; " +
 			"or pass --insecure to serve without one")
-	case !loopback(cfg.Listen):
+	case !app.IsLoopback(cfg.Listen):
 		return fmt.Sprintf("INSECURE: serving the API on %s, beyond this machine, with NO credential: anyone who reaches it may "+
 			"post alerts, read incidents and approve destructive steps", cfg.Listen), nil
 	}
 	return fmt.Sprintf("insecure: serving the API on %s with no credential: every local process may use it", cfg.Listen), nil
-}
-
-// loopback reports whether a listen address is on loopback only.
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -112,7 +112,7 @@ func Dial(cfg config.Config, log *slog.Logger, options ...DialOption) (client.Cl
 		return nil, err
 	}
 	opts.ConnectionOptions.TLS = tlsCfg
-	if do.apiKey == "" && loopback(cfg.Temporal.Address) {
+	if do.apiKey == "" && IsLoopback(cfg.Temporal.Address) {
 		if do.apiKey, err = apikey.Read(apikey.Path(cfg.DataDir)); errors.Is(err, os.ErrNotExist) {
 			err = nil
 		}
@@ -124,7 +124,7 @@ func Dial(cfg config.Config, log *slog.Logger, options ...DialOption) (client.Cl
 		opts.Credentials = client.NewAPIKeyStaticCredentials(do.apiKey)
 		// The SDK turns TLS on for an API key; the embedded server speaks
 		// plain gRPC on loopback.
-		opts.ConnectionOptions.TLSDisabled = tlsCfg == nil && loopback(cfg.Temporal.Address)
+		opts.ConnectionOptions.TLSDisabled = tlsCfg == nil && IsLoopback(cfg.Temporal.Address)
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
@@ -158,8 +158,9 @@ func clientTLS(t config.TLS) (*tls.Config, error) {
 	return out, nil
 }
 
-// loopback reports whether hostPort names this machine.
-func loopback(hostPort string) bool {
+// IsLoopback reports whether hostPort (or a listen address) names this
+// machine only: localhost or a loopback IP.
+func IsLoopback(hostPort string) bool {
 	host, _, err := net.SplitHostPort(hostPort)
 	if err != nil {
 		return false

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/quell-ir/quell/internal/devserver"
+	"github.com/quell-ir/quell/internal/devserver/devservertest"
 	"github.com/quell-ir/quell/workflows"
 )
 
@@ -140,7 +141,7 @@ func TestHeavyActivitiesStartAfterContainment(t *testing.T) {
 		return c.Get(ctx, nil)
 	}
 
-	c := temporalServer(t)
+	_, c := devservertest.Start(t, devserver.Options{})
 	first := []interceptor.WorkerInterceptor{&containFirst{gate: &containGate{quiet: quiet}}}
 	for _, q := range kinds.Queues() {
 		w := worker.New(c, q, worker.Options{Interceptors: first})
@@ -167,26 +168,4 @@ func TestHeavyActivitiesStartAfterContainment(t *testing.T) {
 	if gap := heavyStart.Sub(containEnd); gap < quiet {
 		t.Fatalf("heavy activity started %v after the containment ended; want at least %v", gap, quiet)
 	}
-}
-
-// temporalServer starts an embedded Temporal server for the test and
-// returns a client of it.
-func temporalServer(t *testing.T) client.Client {
-	t.Helper()
-	srv, err := devserver.Start(devserver.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Dial(srv.ClientOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
 }

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/quell-ir/quell/internal/devserver"
+	"github.com/quell-ir/quell/internal/devserver/devservertest"
 	"github.com/quell-ir/quell/internal/webui"
 )
 
@@ -35,21 +36,9 @@ type locked struct {
 
 func startLocked(t *testing.T) *locked {
 	t.Helper()
-	srv, err := devserver.Start(devserver.Options{Namespace: "quell-ui"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv, c := devservertest.Start(t, devserver.Options{Namespace: "quell-ui"})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	if err := srv.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Dial(srv.ClientOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
 	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "target", TaskQueue: "nobody-listens"}, "Anything"); err != nil {
 		t.Fatal(err)
 	}
