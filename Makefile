@@ -55,3 +55,18 @@ chaos:
 
 clean:
 	rm -rf bin $(DATA_DIR)
+
+REGISTRY_VERSION ?= v3.1.2
+REGISTRY_BIN     ?= $(HOME)/.cache/quell/registry-$(REGISTRY_VERSION)/registry
+REGISTRY_ADDR    ?= 127.0.0.1:5000
+
+.PHONY: registry-up
+## registry-up: a container registry (distribution $(REGISTRY_VERSION), deletes on) on $(REGISTRY_ADDR) for trying
+## registry:push, registry:delete and registry:blast-radius by hand (registries: [{host: $(REGISTRY_ADDR)}] in
+## quell.yaml); storage in $(DATA_DIR)/registry, Ctrl-C stops it. Built once into the user's cache.
+registry-up:
+	@test -x $(REGISTRY_BIN) || GOBIN=$(dir $(REGISTRY_BIN)) GOFLAGS=-mod=mod $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
+	@mkdir -p $(DATA_DIR)/registry
+	@printf 'version: 0.1\nstorage:\n  filesystem: {rootdirectory: %s}\n  delete: {enabled: true}\nhttp:\n  addr: %s\n' \
+		"$(abspath $(DATA_DIR))/registry" "$(REGISTRY_ADDR)" > $(DATA_DIR)/registry.yml
+	$(REGISTRY_BIN) serve $(DATA_DIR)/registry.yml
