@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +37,29 @@ type stack struct {
 	docker *docker.Client
 	client client.Client
 	url    string
+	// logs holds everything quell logged, at debug level.
+	logs *syncBuffer
+	// token is the bearer token incident reads carry, when the API needs one.
+	token string
+}
+
+// syncBuffer is a bytes.Buffer that many goroutines may write.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startStack runs an embedded Temporal on a SQLite file, a worker and the
@@ -56,7 +80,8 @@ func startStack(t *testing.T, playbookDir string, edit func(*config.Config)) *st
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
 	cfg.Temporal.Address = srv.HostPort()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p, err := app.Start(t.Context(), cfg, app.Parts{API: true, Worker: true}, log, app.WithAPIKey(srv.APIKey()))
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +90,7 @@ func startStack(t *testing.T, playbookDir string, edit func(*config.Config)) *st
 	api := httptest.NewServer(p.Handler())
 	t.Cleanup(api.Close)
 	c := p.Client
-	return &stack{t: t, cfg: cfg, docker: rt, client: c, url: api.URL}
+	return &stack{t: t, cfg: cfg, docker: rt, client: c, url: api.URL, logs: logs}
 }
 
 // victim starts a container on an internal network and plays the attacker
@@ -133,16 +158,30 @@ func (s *stack) get(path string) string {
 // incident polls the incident until done says so, or fails after timeout.
 func (s *stack) incident(id string, timeout time.Duration, done func(incident.Incident) bool) incident.Incident {
 	s.t.Helper()
-	return waitIncident(s.t, s.url, id, timeout, done)
+	return waitIncidentAs(s.t, s.url, s.token, id, timeout, done)
 }
 
 func waitIncident(t *testing.T, url, id string, timeout time.Duration, done func(incident.Incident) bool) incident.Incident {
+	t.Helper()
+	return waitIncidentAs(t, url, "", id, timeout, done)
+}
+
+// waitIncidentAs polls the incident with a bearer token ("" for none)
+// until done says so or the timeout passes.
+func waitIncidentAs(t *testing.T, url, token, id string, timeout time.Duration, done func(incident.Incident) bool) incident.Incident {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last incident.Incident
 	var lastErr string
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(url + "/v1/incidents/" + id)
+		req, err := http.NewRequest("GET", url+"/v1/incidents/"+id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
