@@ -21,6 +21,8 @@ const (
 	HeavyQueue = "quell-heavy"
 	// IncidentWorkflow is the registered name of IncidentResponse.
 	IncidentWorkflow = "IncidentResponse"
+	// LookupWorkflow is the registered name of LookupUnit.
+	LookupWorkflow = "LookupUnit"
 	// ActivityIsolate is the registered name of the containment activity,
 	// activities.Docker.IsolateContainer.
 	ActivityIsolate = "IsolateContainer"

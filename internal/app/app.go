@@ -228,6 +228,7 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 		if q == workflows.TaskQueue {
 			w.RegisterWorkflowWithOptions(workflows.NewIncidents(kinds).IncidentResponse,
 				workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
+			w.RegisterWorkflowWithOptions(workflows.LookupUnit, workflow.RegisterOptions{Name: workflows.LookupWorkflow})
 		}
 		all = append(all, w)
 	}

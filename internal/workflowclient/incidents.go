@@ -55,6 +55,13 @@ func (s *Service) Open(ctx context.Context, a alert.Alert) (incident.Opened, err
 	if a.Status == alert.StatusResolved {
 		return s.resolve(ctx, a)
 	}
+	if t := a.Target; t.Kind == alert.KindDocker && t.ContainerID == "" && t.ContainerName != "" {
+		found, err := s.lookup(ctx, t)
+		if err != nil {
+			return incident.Opened{}, err
+		}
+		a.Target = found
+	}
 	pb, ok := playbooks.Select(s.Playbooks, a)
 	if !ok {
 		return incident.Opened{}, fmt.Errorf("alert %s (rule %q): %w", a.Digest, a.Rule, incident.ErrUnmatched)
@@ -66,6 +73,41 @@ func (s *Service) Open(ctx context.Context, a alert.Alert) (incident.Opened, err
 		return incident.Opened{}, err
 	}
 	return incident.Opened{IncidentID: wfID + "." + opened.runID, Deduplicated: !opened.started}, nil
+}
+
+// lookupTimeout bounds how long intake waits for a Docker host to name
+// the container an alert names by name alone.
+const lookupTimeout = 15 * time.Second
+
+// lookup asks the Docker host's worker for the container a target names by
+// name alone, so that the alert is keyed by the container's ID; a name no
+// container has wraps incident.ErrBadRequest.
+func (s *Service) lookup(ctx context.Context, t alert.Target) (alert.Target, error) {
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "lookup-" + requestID(), TaskQueue: workflows.TaskQueue, WorkflowExecutionTimeout: lookupTimeout,
+	}, workflows.LookupWorkflow, t)
+	if err != nil {
+		return t, fmt.Errorf("look up container %q: %w", t.ContainerName, err)
+	}
+	var found alert.Target
+	err = run.Get(ctx, &found)
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && (app.Type() == activities.ErrTypeNotFound || app.Type() == activities.ErrTypeBadInput) {
+		return t, fmt.Errorf("container %q on %s: %s: %w", t.ContainerName, orLocal(t.Host), app.Message(), incident.ErrBadRequest)
+	}
+	if err != nil {
+		return t, fmt.Errorf("look up container %q: %w", t.ContainerName, err)
+	}
+	return found, nil
+}
+
+func orLocal(host string) string {
+	if host == "" {
+		return "this host"
+	}
+	return host
 }
 
 // resolve records a detector's resolution of an alert in the open
