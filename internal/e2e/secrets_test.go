@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/quell-ir/quell/internal/audit"
 	"github.com/quell-ir/quell/internal/auth"
 	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/incident"
@@ -24,7 +26,9 @@ import (
 // with every kind of secret quell takes configured, and looks for each in
 // everything quell wrote: its logs, the incident's Temporal history, the
 // incident as the API shows it, and every file under the data dir
-// (reports, evidence, audit log, the Temporal database).
+// (reports, evidence, audit log, the Temporal database). The audit log
+// holds the incident's alert, decision and a refusal, in a chain that one
+// edited byte breaks.
 func TestSecretsStayOut(t *testing.T) {
 	const (
 		apiToken   = "quell-e2e-SECRET-api-token-0123456789abcdef"
@@ -68,6 +72,10 @@ func TestSecretsStayOut(t *testing.T) {
 	if len(inc.Decisions) != 1 || inc.Decisions[0].Approver != "admin" {
 		t.Errorf("decisions = %+v, want admin's", inc.Decisions)
 	}
+	if code := s.do("GET", "/v1/incidents", "quell-e2e-not-a-token-anyone-was-given", nil, nil); code != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d, want 401", code)
+	}
+	checkAudit(t, audit.Path(s.cfg.DataDir), "alert.falco accepted", "decision accepted", "incidents.list refused")
 
 	places := map[string]string{"logs": s.logs.String()}
 	hist, err := protojson.Marshal(&historypb.History{Events: s.history(o.IncidentID)})
@@ -101,5 +109,38 @@ func TestSecretsStayOut(t *testing.T) {
 				t.Errorf("secret %.12s... found in %s", secret, where)
 			}
 		}
+	}
+}
+
+// checkAudit checks that the audit log's chain holds, that it records
+// each of want ("<action> <outcome>") in order, and that editing one byte
+// of its last line breaks the chain at that line.
+func checkAudit(t *testing.T, path string, want ...string) {
+	t.Helper()
+	if _, err := audit.VerifyFile(path); err != nil {
+		t.Fatalf("audit log: %v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	next := 0
+	for _, line := range lines {
+		var e audit.Event
+		if err := json.Unmarshal([]byte(line), &e); err == nil && next < len(want) && e.Action+" "+e.Outcome == want[next] {
+			next++
+		}
+	}
+	if next < len(want) {
+		t.Errorf("audit log lacks %q (in order) among its %d lines:\n%s", want[next], len(lines), b)
+	}
+	n := len(lines)
+	edited := []byte(strings.Join(lines, "\n") + "\n")
+	at := len(strings.Join(lines[:n-1], "\n")) + 20 // a byte inside the last line
+	edited[at] ^= 1
+	var brk *audit.BreakError
+	if err := audit.Verify(bytes.NewReader(edited)); !errors.As(err, &brk) || brk.Line != n {
+		t.Errorf("a byte edited in line %d: %v, want the chain broken at that line", n, err)
 	}
 }
