@@ -74,7 +74,7 @@ func (d *Docker) IsolateContainer(ctx context.Context, in IsolateInput) (Isolate
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &res)
 	} else {
-		res.Isolation = incident.Isolation{ContainerID: c.ID, WasPaused: c.Paused}
+		res.Isolation = incident.Isolation{Kind: alert.KindDocker, ContainerID: c.ID, WasPaused: c.Paused}
 	}
 	current := c.Networks
 	res.Isolation.Networks = mergeAttachments(res.Isolation.Networks, current)

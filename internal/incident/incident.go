@@ -138,9 +138,14 @@ const (
 	Reject  = "reject"
 )
 
-// Isolation records a container's network attachments before it was cut off,
-// and whether it was already paused.
+// Isolation records what containment changed on a unit, enough to undo
+// it. Kind says which platform the unit is on; a Docker container's record
+// is its network attachments before it was cut off and whether it was
+// already paused. Records of earlier versions have no Kind: they are
+// Docker's.
 type Isolation struct {
+	// Kind is the unit's platform, alert.KindDocker for a container.
+	Kind        string       `json:"kind,omitempty"`
 	ContainerID string       `json:"container_id"`
 	Networks    []Attachment `json:"networks"`
 	WasPaused   bool         `json:"was_paused"`
