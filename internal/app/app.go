@@ -92,8 +92,9 @@ func WithAPIKey(key string) DialOption {
 	return func(o *dialOptions) { o.apiKey = key }
 }
 
-// Dial connects a Temporal client as the config says. Without WithAPIKey,
-// a client of a Temporal on loopback presents the key an embedded server
+// Dial connects a Temporal client as the config says. It presents the
+// API key of WithAPIKey, else temporal.api_key_file's; with neither, a
+// client of a Temporal on loopback presents the key an embedded server
 // keeps in cfg.DataDir, if there is one, so that a quell worker started on
 // quell dev's data dir is let in; the key never leaves the machine.
 func Dial(cfg config.Config, log *slog.Logger, options ...DialOption) (client.Client, error) {
@@ -112,6 +113,9 @@ func Dial(cfg config.Config, log *slog.Logger, options ...DialOption) (client.Cl
 		return nil, err
 	}
 	opts.ConnectionOptions.TLS = tlsCfg
+	if do.apiKey == "" {
+		do.apiKey = cfg.Temporal.APIKey
+	}
 	if do.apiKey == "" && IsLoopback(cfg.Temporal.Address) {
 		if do.apiKey, err = apikey.Read(apikey.Path(cfg.DataDir)); errors.Is(err, os.ErrNotExist) {
 			err = nil

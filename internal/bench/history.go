@@ -13,6 +13,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/quell-ir/quell/internal/bench/rig"
+	"github.com/quell-ir/quell/internal/devserver/apikey"
 )
 
 // stepTimes is when Temporal recorded each stage of one activity of an
@@ -40,8 +41,14 @@ func dialTemporal(q *rig.Quell) (client.Client, error) {
 	if m == nil {
 		return nil, fmt.Errorf("no temporal address in quell dev's banner")
 	}
+	key, err := apikey.Read(apikey.Path(q.DataDir))
+	if err != nil {
+		return nil, fmt.Errorf("temporal api key: %w", err)
+	}
 	c, err := client.Dial(client.Options{HostPort: m[1], Namespace: m[2],
-		Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+		Credentials:       client.NewAPIKeyStaticCredentials(key),
+		ConnectionOptions: client.ConnectionOptions{TLSDisabled: true},
+		Logger:            sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
 		return nil, fmt.Errorf("temporal %s: %w", m[1], err)
 	}

@@ -105,6 +105,12 @@ type Temporal struct {
 	Address   string `yaml:"address"`
 	Namespace string `yaml:"namespace"`
 	TLS       TLS    `yaml:"tls"`
+	// APIKeyFile holds the API key quell's clients present to Temporal as
+	// a bearer token (an embedded server's temporal.key, or Temporal
+	// Cloud's); QUELL_TEMPORAL_API_KEY_FILE sets it too. APIKey is read
+	// from it and never written anywhere.
+	APIKeyFile string `yaml:"api_key_file"`
+	APIKey     string `yaml:"-"`
 }
 
 // TLS configures the Temporal client's TLS; all empty means plain text.
@@ -191,6 +197,16 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	}
 	if f := getenv("QUELL_API_TOKEN_FILE"); f != "" {
 		c.API.TokenFile = f
+	}
+	if f := getenv("QUELL_TEMPORAL_API_KEY_FILE"); f != "" {
+		c.Temporal.APIKeyFile = f
+	}
+	if c.Temporal.APIKeyFile != "" {
+		b, err := os.ReadFile(c.Temporal.APIKeyFile)
+		if err != nil {
+			return fmt.Errorf("config: temporal api key file: %w", err)
+		}
+		c.Temporal.APIKey = strings.TrimSpace(string(b))
 	}
 	if c.API.Token == "" && c.API.TokenFile != "" {
 		b, err := os.ReadFile(c.API.TokenFile)

@@ -71,6 +71,25 @@ func TestTokenFromEnvAndFile(t *testing.T) {
 	}
 }
 
+func TestTemporalAPIKeyFile(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "temporal.key")
+	if err := os.WriteFile(keyFile, []byte("an-api-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("QUELL_TEMPORAL_API_KEY_FILE", keyFile)
+	cfg, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Temporal.APIKey != "an-api-key" {
+		t.Errorf("api key = %q", cfg.Temporal.APIKey)
+	}
+	t.Setenv("QUELL_TEMPORAL_API_KEY_FILE", keyFile+".missing")
+	if _, err := Load(""); err == nil || strings.Contains(err.Error(), "an-api-key") {
+		t.Errorf("missing key file: %v", err)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	cfg := Default()
 	cfg.DataDir = ""

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 
 	"github.com/quell-ir/quell/internal/bench/rig"
 	"github.com/quell-ir/quell/internal/devserver"
+	"github.com/quell-ir/quell/internal/devserver/apikey"
 )
 
 // Config configures a run.
@@ -232,15 +234,15 @@ func (r *run) startStack(ctx context.Context) error {
 	if err := r.tempo.WaitReady(wctx); err != nil {
 		return err
 	}
-	r.history, err = client.Dial(client.Options{
-		HostPort: r.tempo.HostPort(), Namespace: r.tempo.Namespace(),
-		Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
-	})
+	opts := r.tempo.ClientOptions()
+	opts.Logger = sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
+	r.history, err = client.Dial(opts)
 	if err != nil {
 		return fmt.Errorf("temporal client: %w", err)
 	}
 	r.serve, err = rig.StartServe(ctx, rig.ClusterOptions{
-		Bin: r.bin, Temporal: r.tempo.HostPort(), Config: r.config, Playbooks: r.playbooks, LogDir: r.dir, Env: r.slack.Env(),
+		Bin: r.bin, Temporal: r.tempo.HostPort(), Config: r.config, Playbooks: r.playbooks, LogDir: r.dir,
+		Env: append(r.temporalKeyEnv(), r.slack.Env()...),
 	})
 	if err != nil {
 		return err
@@ -255,11 +257,17 @@ func (r *run) startStack(ctx context.Context) error {
 	return r.startWorker(ctx)
 }
 
+// temporalKeyEnv points quell serve and worker at the embedded Temporal's
+// API key, which it keeps beside its database.
+func (r *run) temporalKeyEnv() []string {
+	return []string{"QUELL_TEMPORAL_API_KEY_FILE=" + apikey.Path(r.dir)}
+}
+
 // startWorker starts quell worker with Docker through the proxy.
 func (r *run) startWorker(ctx context.Context) error {
 	w, err := rig.StartWorker(ctx, rig.ClusterOptions{
 		Bin: r.bin, Temporal: r.lag.Addr, Config: r.config, DataDir: r.dataDir, LogDir: r.dir,
-		Env: append([]string{"DOCKER_HOST=unix://" + r.proxy.Addr}, r.slack.Env()...),
+		Env: slices.Concat([]string{"DOCKER_HOST=unix://" + r.proxy.Addr}, r.temporalKeyEnv(), r.slack.Env()),
 	})
 	if err != nil {
 		return err
