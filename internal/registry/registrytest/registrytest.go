@@ -91,6 +91,8 @@ http:
 	r := &Registry{Host: host, log: &logBuffer{}}
 	r.cmd = exec.Command(bin, "serve", cfg)
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
+	// A test binary that dies (a panic, a timeout) takes the registry with it.
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	r.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "OTEL_LOGS_EXPORTER=none")
 	if err := r.cmd.Start(); err != nil {
 		return nil, err
