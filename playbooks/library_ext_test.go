@@ -34,8 +34,9 @@ func TestLibrary(t *testing.T) {
 		"compromised-container": "contain:docker:isolate preserve:evidence:snapshot verify:evidence:verify find-siblings:docker:discover " +
 			"approve-recovery:approval rebuild:image:rebuild replace:docker:replace remove-quarantined:docker:remove " +
 			"delete-image:image:delete report:report:write",
-		"vulnerable-image": "find-containers:docker:discover approve-recovery:approval rebuild:image:rebuild replace:docker:replace " +
-			"remove-old:docker:remove delete-image:image:delete report:report:write",
+		"vulnerable-image": "find-containers:docker:discover approve-recovery:approval rebuild:image:rebuild push:registry:push " +
+			"replace:docker:replace remove-old:docker:remove blast-radius:registry:blast-radius " +
+			"delete-from-registry:registry:delete delete-image:image:delete report:report:write",
 	}
 	var names []string
 	for _, p := range pbs {
