@@ -12,8 +12,8 @@ package registrytest
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
+	"github.com/quell-ir/quell/internal/toolcache"
 	"io"
 	"net"
 	"net/http"
@@ -160,46 +160,13 @@ func (r *Registry) ManifestDeletes(repository string) int {
 	return r.Requests("DELETE", "^/v2/"+regexp.QuoteMeta(repository)+"/manifests/")
 }
 
-// Binary returns the registry binary, building it into
-// $HOME/.cache/quell/registry-<Version>/registry when missing (go install,
-// from the Go module proxy); concurrent builds wait for each other.
+// Binary returns the registry binary, built once into the user's cache by
+// version (toolcache), from the Go module proxy.
 func Binary(t testing.TB) string {
 	t.Helper()
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		unavailable(t, "registry binary: no cache directory: %v", err)
-	}
-	dir := filepath.Join(cache, "quell", "registry-"+Version)
-	bin := filepath.Join(dir, "registry")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		unavailable(t, "registry binary: %v", err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		unavailable(t, "registry binary: %v", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		unavailable(t, "registry binary: lock: %v", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "install", "github.com/distribution/distribution/v3/cmd/registry@"+Version)
-	// Outside any module, so that quell's go.mod is neither read nor changed.
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=-mod=mod", "GO111MODULE=on")
-	t.Logf("building the registry %s into %s (once)", Version, dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		unavailable(t, "build registry %s: %v\n%s", Version, err, out)
-	}
-	return bin
+	return toolcache.Binary(t, toolcache.Tool{
+		Module: "github.com/distribution/distribution/v3", Package: "cmd/registry", Version: Version, Name: "registry",
+	})
 }
 
 func freePort() (int, error) {
