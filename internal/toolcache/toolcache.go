@@ -45,6 +45,51 @@ type Tool struct {
 	// by npm that a go:embed names. With any, the command is built from a
 	// copy of the module's source with them added; without, by go install.
 	Placeholders map[string]string
+	// Staging, when set, builds the command in a module of quell's own
+	// making that requires Module at Version and replaces each module that
+	// Module's go.mod replaces by a folder of its own (Kubernetes' staging
+	// modules) by that module's release at this version: k8s.io/kubernetes
+	// cannot be go-installed, since its go.mod has replace directives.
+	Staging string
+	// Main, when set, is the source of a main package built in a module of
+	// quell's own making that requires Module at Version: for a module that
+	// offers its command as a package (etcd's etcdmain) and no main.
+	Main string
+}
+
+// Build returns the tool's binary, building it when the cache lacks it,
+// as Binary does, for programs that are not tests (make kube-up).
+func Build(tool Tool, logf func(format string, args ...any)) (string, error) {
+	if err := tool.check(); err != nil {
+		return "", err
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("%s binary: no cache directory: %w", tool.Name, err)
+	}
+	dir := filepath.Join(cache, "quell", tool.Name+"-"+tool.Version)
+	bin := filepath.Join(dir, tool.Name)
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("%s binary: %w", tool.Name, err)
+	}
+	unlock, err := lock(filepath.Join(dir, ".lock"))
+	if err != nil {
+		return "", fmt.Errorf("%s binary: %w", tool.Name, err)
+	}
+	defer unlock()
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	logf("building %s %s into %s (once)", tool.pkg(), tool.Version, dir)
+	start := time.Now()
+	if err := tool.build(dir, bin); err != nil {
+		return "", fmt.Errorf("build %s %s: %w", tool.Name, tool.Version, err)
+	}
+	logf("built %s %s in %s", tool.Name, tool.Version, time.Since(start).Round(time.Second))
+	return bin, nil
 }
 
 // Binary returns the tool's binary, building it when the cache lacks it.
@@ -55,32 +100,10 @@ func Binary(t testing.TB, tool Tool) string {
 	if err := tool.check(); err != nil {
 		t.Fatalf("toolcache: %v", err)
 	}
-	cache, err := os.UserCacheDir()
+	bin, err := Build(tool, t.Logf)
 	if err != nil {
-		unavailable(t, "%s binary: no cache directory: %v", tool.Name, err)
+		unavailable(t, "%v", err)
 	}
-	dir := filepath.Join(cache, "quell", tool.Name+"-"+tool.Version)
-	bin := filepath.Join(dir, tool.Name)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		unavailable(t, "%s binary: %v", tool.Name, err)
-	}
-	unlock, err := lock(filepath.Join(dir, ".lock"))
-	if err != nil {
-		unavailable(t, "%s binary: %v", tool.Name, err)
-	}
-	defer unlock()
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	t.Logf("building %s %s into %s (once)", tool.pkg(), tool.Version, dir)
-	start := time.Now()
-	if err := tool.build(dir, bin); err != nil {
-		unavailable(t, "build %s %s: %v", tool.Name, tool.Version, err)
-	}
-	t.Logf("built %s %s in %s", tool.Name, tool.Version, time.Since(start).Round(time.Second))
 	return bin
 }
 
@@ -96,6 +119,21 @@ func (tool Tool) check() error {
 	}
 	if tool.Name == "" || tool.Name != filepath.Base(tool.Name) || strings.HasPrefix(tool.Name, ".") {
 		problems = append(problems, fmt.Sprintf("name %q: want a plain file name", tool.Name))
+	}
+	modes := 0
+	for _, set := range []bool{len(tool.Placeholders) > 0, tool.Staging != "", tool.Main != ""} {
+		if set {
+			modes++
+		}
+	}
+	if modes > 1 {
+		problems = append(problems, "placeholders, staging and main are ways to build: choose one")
+	}
+	if tool.Staging != "" && (strings.ContainsAny(tool.Staging, `/\ `) || !strings.HasPrefix(tool.Staging, "v")) {
+		problems = append(problems, fmt.Sprintf("staging version %q: want a module version such as v0.34.4", tool.Staging))
+	}
+	if tool.Main != "" && tool.Package != "" {
+		problems = append(problems, "main replaces the package: leave the package empty")
 	}
 	for _, p := range slices.Sorted(maps.Keys(tool.Placeholders)) {
 		if !fs.ValidPath(p) || p == "." {
@@ -127,12 +165,16 @@ func (tool Tool) build(dir, bin string) error {
 	}
 	defer os.RemoveAll(stage)
 	out := filepath.Join(stage, tool.Name)
-	if len(tool.Placeholders) == 0 {
+	switch {
+	case len(tool.Placeholders) > 0:
+		err = tool.buildCopy(ctx, stage, out)
+	case tool.Staging != "" || tool.Main != "":
+		err = tool.buildWrapped(ctx, stage, out)
+	default:
 		// Outside any module, so that quell's go.mod is neither read nor changed.
-		if _, err := goRun(ctx, dir, []string{"GOBIN=" + stage}, "install", tool.pkg()+"@"+tool.Version); err != nil {
-			return err
-		}
-	} else if err := tool.buildCopy(ctx, stage, out); err != nil {
+		_, err = goRun(ctx, dir, []string{"GOBIN=" + stage}, "install", tool.pkg()+"@"+tool.Version)
+	}
+	if err != nil {
 		return err
 	}
 	if _, err := os.Stat(out); err != nil {
@@ -166,6 +208,79 @@ func (tool Tool) buildCopy(ctx context.Context, stage, out string) error {
 	}
 	_, err = goRun(ctx, src, nil, "build", "-trimpath", "-o", out, "./"+path.Clean(tool.Package))
 	return err
+}
+
+// buildWrapped builds the command in a module of its own in stage that
+// requires the tool's module, with the staging replacements or the main
+// package the tool asks for.
+func (tool Tool) buildWrapped(ctx context.Context, stage, out string) error {
+	mod := filepath.Join(stage, "wrap")
+	if err := os.MkdirAll(mod, 0o755); err != nil {
+		return err
+	}
+	if _, err := goRun(ctx, mod, nil, "mod", "init", "quell.invalid/toolcache/"+tool.Name); err != nil {
+		return err
+	}
+	edits := []string{"mod", "edit", "-require=" + tool.Module + "@" + tool.Version}
+	if tool.Staging != "" {
+		staged, err := tool.stagingModules(ctx, stage)
+		if err != nil {
+			return err
+		}
+		if len(staged) == 0 {
+			return fmt.Errorf("staging %s: %s@%s replaces no module by a folder", tool.Staging, tool.Module, tool.Version)
+		}
+		for _, m := range staged {
+			edits = append(edits, "-replace="+m+"="+m+"@"+tool.Staging)
+		}
+	}
+	if _, err := goRun(ctx, mod, nil, edits...); err != nil {
+		return err
+	}
+	target := tool.pkg()
+	if tool.Main != "" {
+		if err := os.WriteFile(filepath.Join(mod, "main.go"), []byte(tool.Main), 0o644); err != nil {
+			return err
+		}
+		target = "."
+	}
+	// -mod=mod lets go build add what the module graph lacks.
+	if _, err := goRun(ctx, mod, nil, "mod", "download", tool.Module+"@"+tool.Version); err != nil {
+		return err
+	}
+	_, err := goRun(ctx, mod, nil, "build", "-trimpath", "-o", out, target)
+	return err
+}
+
+// stagingModules are the modules that the tool's go.mod replaces by a
+// folder inside it, sorted.
+func (tool Tool) stagingModules(ctx context.Context, stage string) ([]string, error) {
+	var info struct{ GoMod, Error string }
+	raw, err := goRun(ctx, stage, nil, "mod", "download", "-json", tool.Module+"@"+tool.Version)
+	if jerr := json.Unmarshal(raw, &info); jerr != nil || info.GoMod == "" || info.Error != "" {
+		return nil, fmt.Errorf("download module %s@%s: %s (%v)", tool.Module, tool.Version, info.Error, err)
+	}
+	raw, err = goRun(ctx, stage, nil, "mod", "edit", "-json", info.GoMod)
+	if err != nil {
+		return nil, err
+	}
+	var gomod struct {
+		Replace []struct {
+			Old struct{ Path string }
+			New struct{ Path, Version string }
+		}
+	}
+	if err := json.Unmarshal(raw, &gomod); err != nil {
+		return nil, fmt.Errorf("go.mod of %s@%s: %w", tool.Module, tool.Version, err)
+	}
+	var staged []string
+	for _, r := range gomod.Replace {
+		if r.New.Version == "" && (strings.HasPrefix(r.New.Path, "./") || strings.HasPrefix(r.New.Path, "../")) {
+			staged = append(staged, r.Old.Path)
+		}
+	}
+	slices.Sort(staged)
+	return slices.Compact(staged), nil
 }
 
 // goRun runs the go command in dir (never inside quell's module) with
