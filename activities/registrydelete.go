@@ -188,6 +188,14 @@ func (r *Registries) locate(ctx context.Context, imageID string, known []string)
 		for _, d := range digests {
 			m, err := r.Client.Resolve(ctx, repo+"@"+d)
 			if errors.Is(err, registry.ErrNotFound) {
+				// A manifest the workflow knows of that is gone from its own
+				// repository stays a target: an earlier attempt may have
+				// deleted it and died before its heartbeat reached Temporal
+				// (heartbeats are throttled), and the deletion must still be
+				// on the record, as gone when this attempt looked.
+				if ref := repo + "@" + d; slices.Contains(known, ref) {
+					add(registry.Image{Manifest: registry.Manifest{Repository: repo, Digest: d}})
+				}
 				continue
 			}
 			if err != nil {

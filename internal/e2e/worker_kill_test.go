@@ -16,6 +16,7 @@ import (
 	"github.com/quell-ir/quell/internal/app"
 	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/devserver"
+	"github.com/quell-ir/quell/internal/docker"
 	"github.com/quell-ir/quell/internal/docker/dockertest"
 	"github.com/quell-ir/quell/internal/incident"
 )
@@ -58,40 +59,7 @@ func TestWorkerKilledDuringRecovery(t *testing.T) {
 func killDuring(t *testing.T, bin, step string) {
 	rt := dockertest.Client(t)
 	img := newAppImage(t, rt)
-	dir := t.TempDir()
-	srv, err := devserver.Start(devserver.Options{DBPath: filepath.Join(dir, "temporal.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-	cfgFile := filepath.Join(dir, "quell.yaml")
-	yaml := fmt.Sprintf("data_dir: %s\napprovals: {approvers: [carol]}\nimages:\n  - {repository: %s, context: %s}\n", dir, img.repo, img.source)
-	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Temporal.Address = srv.HostPort()
-	worker := &workerProcess{t: t, bin: bin, args: []string{"worker", "--config", cfgFile, "--temporal-address", srv.HostPort()}}
-	worker.start()
-	t.Cleanup(worker.kill)
-
-	log := slog.New(slog.DiscardHandler)
-	c, err := app.Dial(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	kinds, err := app.Kinds()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pbs, _ := app.LoadPlaybooks("", kinds)
-	api := httptest.NewServer(app.NewAPI(c, cfg, pbs, log))
-	t.Cleanup(api.Close)
-	s := &stack{t: t, cfg: cfg, docker: rt, client: c, url: api.URL}
+	s, worker := workerStack(t, bin, rt, fmt.Sprintf("approvals: {approvers: [carol]}\nimages:\n  - {repository: %s, context: %s}\n", img.repo, img.source))
 
 	network := dockertest.Network(t, rt)
 	units := []string{"svc-a-" + randomSuffix(), "svc-b-" + randomSuffix()}
@@ -133,4 +101,43 @@ func killDuring(t *testing.T, bin, step string) {
 	if len(built) != 1 {
 		t.Errorf("%d rebuilt images left for the incident, want 1: %+v", len(built), built)
 	}
+}
+
+// workerStack starts a Temporal server, a `quell worker` process on the
+// config (YAML, data_dir added) and an API in the test, and returns them.
+func workerStack(t *testing.T, bin string, rt *docker.Client, configYAML string) (*stack, *workerProcess) {
+	t.Helper()
+	dir := t.TempDir()
+	srv, err := devserver.Start(devserver.Options{DBPath: filepath.Join(dir, "temporal.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	cfgFile := filepath.Join(dir, "quell.yaml")
+	if err := os.WriteFile(cfgFile, []byte("data_dir: "+dir+"\n"+configYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Temporal.Address = srv.HostPort()
+	worker := &workerProcess{t: t, bin: bin, args: []string{"worker", "--config", cfgFile, "--temporal-address", srv.HostPort()}}
+	worker.start()
+	t.Cleanup(worker.kill)
+
+	log := slog.New(slog.DiscardHandler)
+	c, err := app.Dial(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	kinds, err := app.Kinds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbs, _ := app.LoadPlaybooks("", kinds)
+	api := httptest.NewServer(app.NewAPI(c, cfg, pbs, log))
+	t.Cleanup(api.Close)
+	return &stack{t: t, cfg: cfg, docker: rt, client: c, url: api.URL}, worker
 }

@@ -23,7 +23,11 @@ func (m *mdWriter) registries(inc incident.Incident) {
 		m.printf("\n")
 	}
 	for _, d := range img.RegistryDeleted {
-		m.printf("- Deleted `%s@%s`, tags %s\n", d.Repository, d.Digest, cell(orDash(strings.Join(d.Tags, ", "))))
+		m.printf("- Deleted `%s@%s`, tags %s", d.Repository, d.Digest, cell(orDash(strings.Join(d.Tags, ", "))))
+		if d.AlreadyGone {
+			m.printf(" (gone when a retry looked: an earlier attempt deleted it)")
+		}
+		m.printf("\n")
 	}
 	for _, r := range img.RegistryRefused {
 		m.printf("- **Survives** in `%s@%s` (tags %s): the registry refused the delete (%s)\n",
