@@ -2,7 +2,7 @@
 GO       ?= go
 DATA_DIR ?= ./.quell
 
-.PHONY: run test test-unit check build vet bench chaos clean
+.PHONY: run test test-unit check build vet bench chaos clean kube-build kube-up kube-down rbac
 
 ## run: quell dev — embedded Temporal, worker and HTTP API on 127.0.0.1:8080, local Docker.
 run:
@@ -19,7 +19,7 @@ vet:
 # UNIT_PKGS: the packages whose tests need no Docker daemon and no Temporal
 # server (their tests import none of the helpers that start one).
 UNIT_PKGS = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | \
-	grep -v -E 'internal/(devserver|docker/dockertest|bench/rig|app)\b|/e2e|/bench|quell-bench|quell-chaos' | cut -d' ' -f1)
+	grep -v -E 'internal/(devserver|docker/dockertest|kubecp/kubecptest|bench/rig|app)\b|/e2e|/bench|quell-bench|quell-chaos' | cut -d' ' -f1)
 
 ## test-unit: the tests that need no Docker and no server: workflow logic, parsers, playbooks,
 ## the API with fakes. Under two minutes warm.
@@ -70,3 +70,22 @@ registry-up:
 	@printf 'version: 0.1\nstorage:\n  filesystem: {rootdirectory: %s}\n  delete: {enabled: true}\nhttp:\n  addr: %s\n' \
 		"$(abspath $(DATA_DIR))/registry" "$(REGISTRY_ADDR)" > $(DATA_DIR)/registry.yml
 	$(REGISTRY_BIN) serve $(DATA_DIR)/registry.yml
+
+## kube-build: build the test control plane's programs (etcd, kube-apiserver, kube-controller-manager,
+## kube-scheduler, kwok) from their Go modules into the user's cache, once per version (about 15 minutes cold
+## on two cores). `make test` builds them when missing; .ci/run builds them first.
+kube-build:
+	$(GO) run ./internal/kubecp/kubecp build
+
+## kube-up: a Kubernetes control plane on loopback with one kwok node, for trying the Kubernetes playbooks
+## by hand; writes the admin kubeconfig to $(DATA_DIR)/kube/kubeconfig and one of the user "quell", bound to
+## `quell steps --rbac`, to $(DATA_DIR)/kube/quell.kubeconfig. Ctrl-C or `make kube-down` stops it.
+kube-up:
+	$(GO) run ./internal/kubecp/kubecp up --dir $(DATA_DIR)/kube
+
+kube-down:
+	$(GO) run ./internal/kubecp/kubecp down --dir $(DATA_DIR)/kube
+
+## rbac: write deploy/kubernetes/clusterrole.yaml, the ClusterRole the library's Kubernetes steps need.
+rbac:
+	$(GO) run ./cmd/quell steps --rbac > deploy/kubernetes/clusterrole.yaml

@@ -29,6 +29,9 @@ const (
 	// UNSUPPORTED); the image survives there. The error's details hold
 	// what was deleted elsewhere (RegistryDeleteResult).
 	ErrTypeDeleteRefused = "DeleteRefused"
+	// ErrTypeRolledBack: a rollout did not complete in time and was rolled
+	// back to the images it replaced.
+	ErrTypeRolledBack = "RolledBack"
 )
 
 // Error types of refused decisions, as the decision update's validator

@@ -90,14 +90,20 @@ func (e *Evidence) SnapshotContainer(ctx context.Context, in SnapshotInput) (Sna
 			}
 		}
 	}
+	return s.seal(in.IncidentID, subject)
+}
+
+// seal seals the folder with subject and the notes on what could not be
+// collected in its manifest.
+func (s *snapshot) seal(incidentID string, subject map[string]string) (SnapshotResult, error) {
 	for i, note := range s.notes {
 		subject[noteKey(i+1)] = note
 	}
-	m, err := folder.Seal(subject)
+	m, err := s.folder.Seal(subject)
 	if err != nil {
-		return SnapshotResult{}, fmt.Errorf("seal evidence %s: %w", in.IncidentID, err)
+		return SnapshotResult{}, fmt.Errorf("seal evidence %s: %w", incidentID, err)
 	}
-	return e.sealed(in.IncidentID, folder.Dir(), m)
+	return s.e.sealed(incidentID, s.folder.Dir(), m)
 }
 
 // sealed describes a sealed manifest with its own hash from the custody log.

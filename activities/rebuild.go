@@ -24,7 +24,9 @@ import (
 // RebuildInput is the input of RebuildImage.
 type RebuildInput struct {
 	IncidentID string `json:"incident_id"`
-	// ImageID is the bad image.
+	// ImageID is the bad image on the worker's Docker daemon; empty for an
+	// image that is only in a registry and on the nodes of a cluster (a
+	// pod's), where Ref alone names what to rebuild.
 	ImageID string `json:"image_id"`
 	// Ref is the reference the incident knows the image by, e.g. example/app:1.
 	Ref string `json:"ref"`
@@ -41,11 +43,18 @@ type RebuildResult struct {
 // write-once evidence folder <incident>-rebuild with a sealed manifest;
 // once sealed, running again returns the same image.
 func (r *Recovery) RebuildImage(ctx context.Context, in RebuildInput) (RebuildResult, error) {
-	old, err := r.Images.ImageInspect(ctx, in.ImageID)
+	old, err := r.badImage(ctx, in)
 	if err != nil {
-		return RebuildResult{}, classify(fmt.Errorf("bad image %s: %w", in.ImageID, err), docker.ErrNotFound)
+		return RebuildResult{}, err
 	}
 	tags := rebuildTags(old, in.Ref)
+	if len(tags) == 0 {
+		return RebuildResult{}, permanentf(ErrTypeBadInput, "nothing names the image to rebuild: no image ID and no tag in %q", in.Ref)
+	}
+	replaces := old.ID
+	if replaces == "" {
+		replaces = in.Ref
+	}
 	src, ok := r.source(tags)
 	if !ok {
 		return RebuildResult{}, permanentf(ErrTypeRefused,
@@ -74,7 +83,7 @@ func (r *Recovery) RebuildImage(ctx context.Context, in RebuildInput) (RebuildRe
 	newID, err := r.Images.BuildImage(ctx, docker.BuildOptions{
 		ContextDir: dir, Dockerfile: src.Dockerfile, Tags: tags,
 		Labels: map[string]string{
-			LabelIncident: in.IncidentID, LabelReplacesImage: old.ID,
+			LabelIncident: in.IncidentID, LabelReplacesImage: replaces,
 			LabelOCISource: src.origin(), LabelOCIRevision: revision, LabelOCICreated: now.Format(time.RFC3339),
 		},
 	}, heartbeatWriter{ctx: ctx, w: w})
@@ -93,6 +102,19 @@ func (r *Recovery) RebuildImage(ctx context.Context, in RebuildInput) (RebuildRe
 		return RebuildResult{}, fmt.Errorf("seal build log: %w", err)
 	}
 	return r.rebuilt(ctx, m, old.ID)
+}
+
+// badImage is the image the rebuild replaces, as the daemon knows it; none
+// when the input names it by reference only.
+func (r *Recovery) badImage(ctx context.Context, in RebuildInput) (docker.Image, error) {
+	if in.ImageID == "" {
+		return docker.Image{}, nil
+	}
+	old, err := r.Images.ImageInspect(ctx, in.ImageID)
+	if err != nil {
+		return docker.Image{}, classify(fmt.Errorf("bad image %s: %w", in.ImageID, err), docker.ErrNotFound)
+	}
+	return old, nil
 }
 
 // rebuilt describes a sealed build from its manifest, checking the image

@@ -34,6 +34,9 @@ func TestLibrary(t *testing.T) {
 		"compromised-container": "contain:docker:isolate preserve:evidence:snapshot verify:evidence:verify find-siblings:docker:discover " +
 			"approve-recovery:approval rebuild:image:rebuild replace:docker:replace remove-quarantined:docker:remove " +
 			"delete-image:image:delete report:report:write",
+		"compromised-pod": "contain:k8s:isolate preserve:k8s:snapshot verify:evidence:verify approve-recovery:approval " +
+			"rebuild:image:rebuild push:registry:push rollout:k8s:rollout delete-pod:k8s:delete-pod " +
+			"block-image:k8s:block-image report:report:write",
 		"vulnerable-image": "find-containers:docker:discover approve-recovery:approval rebuild:image:rebuild push:registry:push " +
 			"replace:docker:replace remove-old:docker:remove blast-radius:registry:blast-radius " +
 			"delete-from-registry:registry:delete delete-image:image:delete report:report:write",
@@ -52,7 +55,7 @@ func TestLibrary(t *testing.T) {
 			t.Errorf("%s: File = %q", p.Name, p.File)
 		}
 	}
-	if !slices.Equal(names, []string{"compromised-container", "vulnerable-image"}) {
+	if !slices.Equal(names, []string{"compromised-container", "compromised-pod", "vulnerable-image"}) {
 		t.Errorf("library = %v", names)
 	}
 	m := pbs[0].Match
@@ -60,6 +63,10 @@ func TestLibrary(t *testing.T) {
 		t.Errorf("compromised-container match = %+v", m)
 	}
 	m = pbs[1].Match
+	if m.Source != "falco" || m.Target != alert.KindKubernetes || !slices.Equal(m.RequiredFields, []string{"target.namespace", "target.pod"}) {
+		t.Errorf("compromised-pod match = %+v", m)
+	}
+	m = pbs[2].Match
 	if m.Source != "trivy" || m.Target != alert.KindImage || m.MinSeverity != "high" || !m.Fixable {
 		t.Errorf("vulnerable-image match = %+v", m)
 	}

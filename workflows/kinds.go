@@ -19,5 +19,10 @@ func Kinds() []Kind {
 		pushKind,
 		registryDeleteKind,
 		blastRadiusKind,
+		k8sIsolateKind,
+		k8sSnapshotKind,
+		k8sRolloutKind,
+		k8sDeletePodKind,
+		k8sBlockImageKind,
 	}
 }

@@ -134,6 +134,12 @@ func (r *response) destroys(step string) []string {
 				what = append(what, "remove the quarantined container(s) "+r.unitNames())
 			case KindDelete:
 				what = append(what, "delete image "+shortImage(r.badImage()))
+			case KindK8sRollout:
+				what = append(what, "roll the workload of pod "+r.podName()+" out to the rebuilt image")
+			case KindK8sDeletePod:
+				what = append(what, "delete the quarantined pod "+r.podName())
+			case KindK8sBlockImage:
+				what = append(what, "refuse the bad image in the cluster (admission policy)")
 			case KindApproval:
 				return what
 			}
@@ -141,6 +147,11 @@ func (r *response) destroys(step string) []string {
 		after = after || s.ID == step
 	}
 	return what
+}
+
+// podName is the incident's pod as namespace/name.
+func (r *response) podName() string {
+	return r.inc.Target.Namespace + "/" + r.inc.Target.Pod
 }
 
 func (r *response) unitNames() string {

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/quell-ir/quell/activities"
+	"github.com/quell-ir/quell/internal/alert"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/playbooks"
 )
@@ -33,6 +34,11 @@ const committedImageArtifact = "container/committed-image.tar"
 
 // badImage is the image the incident is about.
 func (r *response) badImage() string {
+	if r.inc.Target.Kind == alert.KindKubernetes {
+		// A pod's image is on its node and in a registry, not on the
+		// worker's daemon: it is named by reference (badPodImages).
+		return ""
+	}
 	if r.inc.Image != nil {
 		return r.inc.Image.OldImageID
 	}

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/quell-ir/quell/activities"
+	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/playbooks"
 )
 
@@ -52,9 +53,19 @@ func snapshot(ctx workflow.Context, r *response, s step[snapshotParams]) (string
 		return "", err
 	}
 	r.inc.Evidence = &res.Evidence
+	return evidenceSummary(res.Evidence), nil
+}
+
+// evidenceSummary is a snapshot's step summary: what was preserved, its
+// manifest's hash, and what could not be.
+func evidenceSummary(ev incident.Evidence) string {
 	var size int64
-	for _, a := range res.Evidence.Artifacts {
+	for _, a := range ev.Artifacts {
 		size += a.Size
 	}
-	return fmt.Sprintf("%d artifacts, %d bytes, manifest sha256 %s", len(res.Evidence.Artifacts), size, res.Evidence.ManifestSHA256), nil
+	summary := fmt.Sprintf("%d artifacts, %d bytes, manifest sha256 %s", len(ev.Artifacts), size, ev.ManifestSHA256)
+	for _, n := range ev.Notes {
+		summary += "; " + n
+	}
+	return summary
 }

@@ -41,6 +41,7 @@ func commands() []command {
 		{"playbook", "playbook validate FILE...: check playbooks", runPlaybook},
 		{"steps", "list the step kinds playbooks may use", runSteps},
 		{"token", "token create|list|revoke|hash: API tokens kept as hashes in the data dir", runToken},
+		{"blocks", "blocks list|lift INCIDENT: the admission blocks of bad images on the Kubernetes clusters", runBlocks},
 		{"audit", "audit verify: check the audit log's hash chain", runAudit},
 		{"version", "print quell's version", runVersion},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -58,5 +59,26 @@ func TestServeRefusesWithoutToken(t *testing.T) {
 	_, err := runCmd(t, "serve", "--temporal-address", "127.0.0.1:1")
 	if err == nil || !strings.Contains(err.Error(), "needs an API token") || exitCode(err) != 2 {
 		t.Errorf("serve without token: %v", err)
+	}
+}
+
+// TestDeployedClusterRoleIsGenerated keeps deploy/kubernetes/clusterrole.yaml
+// what `quell steps --rbac` prints for the library (`make rbac` writes it).
+func TestDeployedClusterRoleIsGenerated(t *testing.T) {
+	out, err := runCmd(t, "steps", "--rbac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile("../../deploy/kubernetes/clusterrole.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(file) != out {
+		t.Errorf("deploy/kubernetes/clusterrole.yaml is not what quell steps --rbac prints: run make rbac\n%s", out)
+	}
+	for _, want := range []string{"networkpolicies", "validatingadmissionpolicies", "pods/log"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the ClusterRole lacks %s", want)
+		}
 	}
 }

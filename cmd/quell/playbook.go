@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/quell-ir/quell/internal/app"
 	"github.com/quell-ir/quell/playbooks"
+	"github.com/quell-ir/quell/workflows"
 )
 
 // runPlaybook runs `quell playbook validate FILE...`.
@@ -48,12 +51,18 @@ func runPlaybook(ctx context.Context, args []string, stdout io.Writer) error {
 // runSteps prints the registry of step kinds, each describing itself.
 func runSteps(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("quell steps", flag.ContinueOnError)
+	rbac := fs.Bool("rbac", false, "print the Kubernetes ClusterRole the playbooks' step kinds need, as YAML")
+	dir := fs.String("playbooks", "", "with --rbac: the playbooks folder (default: the built-in library)")
+	name := fs.String("name", "quell", "with --rbac: the ClusterRole's name")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
 	kinds, err := app.Kinds()
 	if err != nil {
 		return err
+	}
+	if *rbac {
+		return printClusterRole(stdout, kinds, *dir, *name)
 	}
 	for _, name := range kinds.Names() {
 		k, _ := kinds.Kind(name)
@@ -101,6 +110,22 @@ func runSteps(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  undo: %s\n\n", undo)
 	}
 	return nil
+}
+
+// printClusterRole prints, as YAML, the ClusterRole that the Kubernetes
+// step kinds of the playbooks in dir (the library when empty) need.
+func printClusterRole(stdout io.Writer, kinds *workflows.Registry, dir, name string) error {
+	pbs, err := app.LoadPlaybooks(dir, kinds)
+	if err != nil {
+		return err
+	}
+	out, err := yaml.Marshal(app.ClusterRole(name, kinds, pbs))
+	if err != nil {
+		return fmt.Errorf("cluster role: %w", err)
+	}
+	fmt.Fprintln(stdout, "# The ClusterRole that quell's Kubernetes step kinds need, from their declarations: quell steps --rbac")
+	_, err = stdout.Write(out)
+	return err
 }
 
 func runVersion(ctx context.Context, args []string, stdout io.Writer) error {

@@ -211,7 +211,7 @@ func (w *Worker) Stop() {
 // NewWorker builds the worker that runs incident workflows over the kinds,
 // and their activities against the Docker daemon in cfg; Close the runtime
 // after the worker stops.
-func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *workflows.Registry) *Worker {
+func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *workflows.Registry) (*Worker, error) {
 	// Pollers scale with the backlog: a burst of incidents finds enough of
 	// them waiting that its first workflow tasks and isolations are matched
 	// at once instead of queued.
@@ -241,8 +241,13 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 	host, _ := os.Hostname()
 	store := evidence.NewStore(filepath.Join(cfg.DataDir, "evidence"))
 	actor := evidence.Actor{Who: "quell-worker", Host: host, Version: VersionString()}
+	kubeActs, err := kubeActivities(cfg, store, actor)
+	if err != nil {
+		return nil, err
+	}
 	acts := []any{
 		&activities.Docker{Runtime: rt},
+		kubeActs,
 		&activities.Evidence{Runtime: rt, Store: store, Actor: actor},
 		&activities.Reports{Dir: filepath.Join(cfg.DataDir, "reports")},
 		&activities.Recovery{
@@ -263,7 +268,7 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 			w.RegisterActivity(a)
 		}
 	}
-	return &Worker{workers: all}
+	return &Worker{workers: all}, nil
 }
 
 // registryActivities gives the registry activities a client of the
@@ -296,7 +301,8 @@ func trustedSources(images []config.ImageSource) []activities.TrustedSource {
 // Incidents reaches the incident workflows as the config says.
 func Incidents(c client.Client, cfg config.Config, pbs []playbooks.Playbook) *workflowclient.Service {
 	return &workflowclient.Service{Client: c, Namespace: cfg.Temporal.Namespace, Approvers: cfg.Approvals.Approvers,
-		DedupWindow: cfg.Incidents.DedupWindow, Notify: slackConfig(cfg).Enabled(), Playbooks: pbs}
+		DedupWindow: cfg.Incidents.DedupWindow, Notify: slackConfig(cfg).Enabled(), Playbooks: pbs,
+		Clusters: clusterPicker(cfg)}
 }
 
 // NewAPI builds the HTTP API over the incident workflows.

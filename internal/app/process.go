@@ -70,7 +70,10 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		return nil, err
 	}
 	if parts.Worker {
-		p.worker = NewWorker(p.Client, cfg, p.docker, p.Kinds)
+		if p.worker, err = NewWorker(p.Client, cfg, p.docker, p.Kinds); err != nil {
+			p.Close()
+			return nil, err
+		}
 		if err := p.worker.Start(); err != nil {
 			p.worker = nil
 			p.Close()

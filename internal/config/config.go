@@ -45,6 +45,8 @@ type Config struct {
 	// Registries are the container registries quell publishes clean images
 	// to, deletes bad ones from and scans for what was built on them.
 	Registries []Registry `yaml:"registries"`
+	// Kubernetes lists the clusters whose pods quell acts on.
+	Kubernetes Kubernetes `yaml:"kubernetes"`
 	// Slack tells responders and takes their approvals.
 	Slack Slack `yaml:"slack"`
 	// PublicURL is where responders reach quell's API (links in messages);
@@ -251,6 +253,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateImages()...)
 	errs = append(errs, c.validateRegistries(lookupEnv)...)
 	errs = append(errs, c.validateAuth()...)
+	errs = append(errs, c.validateKubernetes()...)
 	if sl := c.Slack; sl.BotToken != "" && sl.Channel == "" {
 		errs = append(errs, errors.New("slack: bot_token set but no channel"))
 	}

@@ -57,6 +57,13 @@ type Incident struct {
 	Decisions []Decision `json:"decisions,omitempty"`
 	// Isolation records what containment changed, for undo and for the report.
 	Isolation *Isolation `json:"isolation,omitempty"`
+	// PodIsolation records what containment changed on a Kubernetes pod.
+	PodIsolation *PodIsolation `json:"pod_isolation,omitempty"`
+	// Rollout records the rollout of the pod's workload to the clean image.
+	Rollout *Rollout `json:"rollout,omitempty"`
+	// Block records the admission policy that keeps the bad image out of
+	// the cluster.
+	Block *ImageBlock `json:"block,omitempty"`
 	// Evidence describes the preserved evidence, once taken.
 	Evidence *Evidence `json:"evidence,omitempty"`
 	// Units are the containers the incident acts on, once known.

@@ -47,6 +47,7 @@ func Markdown(w io.Writer, inc incident.Incident, now time.Time) error {
 	m.steps(inc)
 	m.decisions(inc)
 	m.isolation(inc)
+	m.kubernetes(inc)
 	m.evidence(inc)
 	m.units(inc)
 	m.image(inc)
@@ -82,7 +83,12 @@ func (m *mdWriter) summary(inc incident.Incident, now time.Time) {
 	}
 	m.printf("| Playbook | %s |\n", inc.Playbook)
 	m.printf("| Rule | %s (priority %s) |\n", cell(inc.Rule), inc.Priority)
-	m.printf("| Container | `%s` (%s) |\n", t.ContainerID, cell(orDash(t.ContainerName)))
+	if t.Pod != "" {
+		m.printf("| Pod | `%s/%s` on cluster %s |\n", t.Namespace, t.Pod, cell(orDash(t.Cluster)))
+	}
+	if t.ContainerID != "" || t.Pod == "" {
+		m.printf("| Container | `%s` (%s) |\n", t.ContainerID, cell(orDash(t.ContainerName)))
+	}
 	m.printf("| Image | %s |\n", cell(orDash(t.Image)))
 	m.printf("| Host | %s |\n", cell(orDash(t.Host)))
 	m.printf("| Alerts | %d |\n", inc.AlertsCount)

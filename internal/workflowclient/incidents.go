@@ -41,6 +41,10 @@ type Service struct {
 	Notify bool
 	// Playbooks are the validated playbooks alerts are matched against.
 	Playbooks []playbooks.Playbook
+	// Clusters names the Kubernetes cluster of an alert about a pod, so
+	// that alerts about one pod join one incident whichever detector sent
+	// them; nil when no cluster is configured.
+	Clusters ClusterPicker
 
 	intake batcher[queued]
 }
@@ -52,6 +56,13 @@ type Service struct {
 // about one unit that arrive together are recorded together, in one signal
 // (see batcher).
 func (s *Service) Open(ctx context.Context, a alert.Alert) (incident.Opened, error) {
+	if a.Target.Kind == alert.KindKubernetes {
+		cluster, err := s.cluster(a)
+		if err != nil {
+			return incident.Opened{}, err
+		}
+		a.Target.Cluster = cluster
+	}
 	if a.Status == alert.StatusResolved {
 		return s.resolve(ctx, a)
 	}
@@ -73,6 +84,27 @@ func (s *Service) Open(ctx context.Context, a alert.Alert) (incident.Opened, err
 		return incident.Opened{}, err
 	}
 	return incident.Opened{IncidentID: wfID + "." + opened.runID, Deduplicated: !opened.started}, nil
+}
+
+// ClusterPicker names the configured cluster an alert's pod is in: the one
+// the target names, or the one whose match takes the target's host or the
+// alert's labels.
+type ClusterPicker interface {
+	Pick(t alert.Target, labels map[string]string) (string, error)
+}
+
+// cluster is the cluster of an alert about a pod; an alert no configured
+// cluster takes wraps incident.ErrBadRequest.
+func (s *Service) cluster(a alert.Alert) (string, error) {
+	if s.Clusters == nil {
+		return "", fmt.Errorf("alert %s names pod %s/%s, and no Kubernetes cluster is configured: %w",
+			a.Digest, a.Target.Namespace, a.Target.Pod, incident.ErrBadRequest)
+	}
+	name, err := s.Clusters.Pick(a.Target, a.Labels)
+	if err != nil {
+		return "", fmt.Errorf("alert %s: %v: %w", a.Digest, err, incident.ErrBadRequest)
+	}
+	return name, nil
 }
 
 // lookupTimeout bounds how long intake waits for a Docker host to name

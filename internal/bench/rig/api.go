@@ -239,3 +239,45 @@ func (a Alert) Tagged(tag string) (Alert, error) {
 	raw := bytes.Replace(a.raw, []byte(list), slices.Concat([]byte(list), quoted, sep), 1)
 	return Alert{raw: raw}, nil
 }
+
+// PodAlert makes Falco alerts about a Kubernetes pod from the same sample,
+// as Falco writes them on a node: hostname, namespace, pod and image set.
+type PodAlert struct {
+	raw []byte
+}
+
+// sampleFields are the fields PodAlert.For sets, by their JSON key.
+var sampleFields = map[string]*regexp.Regexp{
+	"hostname":                   regexp.MustCompile(`"hostname":"[^"]*"`),
+	"k8s.ns.name":                regexp.MustCompile(`"k8s\.ns\.name":"[^"]*"`),
+	"k8s.pod.name":               regexp.MustCompile(`"k8s\.pod\.name":"[^"]*"`),
+	"container.image.repository": regexp.MustCompile(`"container\.image\.repository":"[^"]*"`),
+}
+
+// LoadPodAlert reads the sample alert at path, which names a pod.
+func LoadPodAlert(path string) (PodAlert, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return PodAlert{}, fmt.Errorf("falco sample: %w", err)
+	}
+	for key, re := range sampleFields {
+		if !re.Match(raw) {
+			return PodAlert{}, fmt.Errorf("falco sample %s: no %s to set", path, key)
+		}
+	}
+	return PodAlert{raw: raw}, nil
+}
+
+// For returns the alert as the node host saw it in pod namespace/pod,
+// running image (a repository, as Falco reports it). The sample is edited
+// as text, so that its nanosecond times survive.
+func (a PodAlert) For(host, namespace, pod, image string) []byte {
+	raw := a.raw
+	for key, value := range map[string]string{
+		"hostname": host, "k8s.ns.name": namespace, "k8s.pod.name": pod, "container.image.repository": image,
+	} {
+		kv, _ := json.Marshal(map[string]string{key: value})
+		raw = sampleFields[key].ReplaceAllLiteral(raw, bytes.Trim(kv, "{}"))
+	}
+	return raw
+}
