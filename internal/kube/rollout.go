@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/quell-ir/quell/internal/incident"
 )
@@ -158,7 +159,7 @@ func RolloutWorkload(ctx context.Context, c kubernetes.Interface, incidentID, ns
 			return ro, nil
 		}
 		if time.Now().After(deadline) {
-			if err := setImages(ctx, c, ns, w, obj, ro.Previous, map[string]any{annotationRolledBack: time.Now().UTC().Format(time.RFC3339)}); err != nil {
+			if err := rollBack(ctx, c, ns, w, ro.Previous); err != nil {
 				return ro, fmt.Errorf("roll %s %s/%s back after it did not complete (%s): %w", w.Kind, ns, w.Name, state, err)
 			}
 			ro.RolledBack = true
@@ -166,6 +167,19 @@ func RolloutWorkload(ctx context.Context, c kubernetes.Interface, incidentID, ns
 		}
 		wait(state)
 	}
+}
+
+// rollBack sets the replaced images back and marks the workload rolled
+// back. The controllers write the workload's status while it rolls out,
+// so a conflict reads it again and retries.
+func rollBack(ctx context.Context, c kubernetes.Interface, ns string, w incident.Workload, previous map[string]string) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj, err := getWorkload(ctx, c, ns, w)
+		if err != nil {
+			return fmt.Errorf("get %s %s/%s: %w", w.Kind, ns, w.Name, err)
+		}
+		return setImages(ctx, c, ns, w, obj, previous, map[string]any{annotationRolledBack: time.Now().UTC().Format(time.RFC3339)})
+	})
 }
 
 // setImages sets containers' images by name and the workload's
