@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -61,7 +65,7 @@ func alertmanager(t *testing.T, webhook string) string {
   group_by: [container_id]
   group_wait: 0s
   group_interval: 1s
-  repeat_interval: 1h
+  repeat_interval: 1s
 receivers:
   - name: quell
     webhook_configs:
@@ -133,7 +137,19 @@ func TestAlertmanagerContainsAndResolves(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startStack(t, dir, nil)
-	am := alertmanager(t, s.url+"/v1/alerts/alertmanager")
+	// Between Alertmanager and quell, a proxy counts the notifications.
+	target, err := url.Parse(s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notified atomic.Int32
+	forward := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		notified.Add(1)
+		forward.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	am := alertmanager(t, proxy.URL+"/v1/alerts/alertmanager")
 	ctr := victim(t, rt, "am-victim-"+randomSuffix())
 	labels := map[string]string{"alertname": "ContainerShell", "severity": "critical", "container_id": ctr.ID[:12], "job": "falco-exporter"}
 	postAlert(t, am, labels, time.Time{})
@@ -156,6 +172,12 @@ func TestAlertmanagerContainsAndResolves(t *testing.T) {
 	}
 	if inc.Rule != "ContainerShell" || inc.Playbook != "alertmanager-container" {
 		t.Errorf("incident rule %q playbook %q", inc.Rule, inc.Playbook)
+	}
+
+	// Alertmanager repeats the firing alert (repeat_interval 1s): one alert.
+	waitFor(t, 30*time.Second, "Alertmanager to repeat its notification", func() bool { return notified.Load() >= 3 })
+	if inc = s.incident(inc.ID, time.Minute, func(incident.Incident) bool { return true }); inc.AlertsCount != 1 {
+		t.Errorf("after %d notifications of one alert: %d alerts on the incident, want 1", notified.Load(), inc.AlertsCount)
 	}
 
 	postAlert(t, am, labels, time.Now())
