@@ -42,7 +42,9 @@ build:
 FALCO_SAMPLE ?= ../shared/samples/falco-website_docs-outputs-channels_terminal-shell.json
 
 ## bench: measure quell against a real `quell dev` on the local Docker daemon: alert → contained
-## (vs the raw Docker API and a docker-CLI script responder), simultaneous incidents, intake storms,
+## (vs the raw Docker API and a docker-CLI script responder), alert → pod quarantined on a real control plane (vs the
+## same calls made directly with client-go, and Falco Talon when QUELL_BENCH_TALON names a falco-talon binary built
+## outside this repository), simultaneous incidents, intake storms,
 ## evidence throughput, footprint. Prints a table, writes bench/results.json. BENCH_QUICK=1: ~2 min when quiet.
 bench:
 	$(GO) run ./cmd/quell-bench -out bench/results.json -falco-sample $(FALCO_SAMPLE)

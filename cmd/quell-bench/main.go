@@ -43,7 +43,8 @@ func run(ctx context.Context) error {
 		"Falco sample alert the alerts are made from")
 	flag.IntVar(&cfg.StormClients, "storm-clients", 64, "concurrent HTTP clients in the intake storms")
 	flag.IntVar(&cfg.Simultaneous, "simultaneous", 0, "containers alerted at once (default 200, or 30 when quick)")
-	figures := flag.String("figures", "", "comma-separated figures to run: contain, simultaneous, evidence, storm (default: all)")
+	flag.StringVar(&cfg.Talon, "talon", os.Getenv("QUELL_BENCH_TALON"), "a falco-talon binary, built outside this repository, to measure the pod figure against (default from QUELL_BENCH_TALON)")
+	figures := flag.String("figures", "", "comma-separated figures to run: contain, pod, simultaneous, evidence, storm (default: all)")
 	flag.Parse()
 	if *figures != "" {
 		cfg.Figures = strings.Split(*figures, ",")

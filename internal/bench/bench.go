@@ -5,6 +5,9 @@
 //
 //   - alert → contained: from an alert's POST to the container being cut off
 //     its network and paused, as the daemon's events report it;
+//   - alert → pod quarantined: from a Falco alert's POST about a pod to its
+//     NetworkPolicy and its release from its ReplicaSet seen on a watch of a
+//     real API server (kubecp);
 //   - simultaneous incidents: many containers alerted at once;
 //   - intake storm: alerts per second and answer latency, on one unit and
 //     on many;
@@ -46,9 +49,12 @@ type Config struct {
 	// Simultaneous is how many containers are alerted at once; 0 takes the
 	// run's default (200, or 30 when quick).
 	Simultaneous int
-	// Figures selects figures by name (contain, simultaneous, evidence,
+	// Figures selects figures by name (contain, pod, simultaneous, evidence,
 	// storm); empty runs them all. Start-up and idle memory are always measured.
 	Figures []string
+	// Talon is a Falco Talon binary to measure the pod figure against;
+	// empty: that peer is not measured (and the run says so).
+	Talon string
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -61,13 +67,14 @@ type sizes struct {
 	oneUnitMax   int           // alerts on one unit, within what one incident's history holds (50 MB)
 	evidenceMB   int           // data written into each evidence container
 	evidenceRuns int           // evidence samples, each of quell and raw
+	pods         int           // alert → pod quarantined samples, each of quell and floor
 }
 
 func sizesFor(quick bool) sizes {
 	if quick {
-		return sizes{incidents: 10, simultaneous: 30, storm: 2 * time.Second, oneUnitMax: 60000, evidenceMB: 64, evidenceRuns: 1}
+		return sizes{incidents: 10, simultaneous: 30, storm: 2 * time.Second, oneUnitMax: 60000, evidenceMB: 64, evidenceRuns: 1, pods: 10}
 	}
-	return sizes{incidents: 50, simultaneous: 200, storm: 10 * time.Second, oneUnitMax: 60000, evidenceMB: 384, evidenceRuns: 3}
+	return sizes{incidents: 50, simultaneous: 200, storm: 10 * time.Second, oneUnitMax: 60000, evidenceMB: 384, evidenceRuns: 3, pods: 40}
 }
 
 // bench is one run.
@@ -122,6 +129,7 @@ func Run(ctx context.Context, cfg Config) (results []Result, problems []string, 
 	}{
 		{"start", b.startDev},
 		{"contain", b.contain},
+		{"pod", b.pod},
 		{"simultaneous", b.simultaneous},
 		{"evidence", b.evidence},
 		{"storm", b.storm},

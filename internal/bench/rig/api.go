@@ -254,6 +254,9 @@ var sampleFields = map[string]*regexp.Regexp{
 	"container.image.repository": regexp.MustCompile(`"container\.image\.repository":"[^"]*"`),
 }
 
+// outputPod is where a Falco output text names the pod.
+var outputPod = regexp.MustCompile(`k8s\.ns=[a-z0-9.-]* k8s\.pod=[a-z0-9.-]*`)
+
 // LoadPodAlert reads the sample alert at path, which names a pod.
 func LoadPodAlert(path string) (PodAlert, error) {
 	raw, err := os.ReadFile(path)
@@ -279,5 +282,9 @@ func (a PodAlert) For(host, namespace, pod, image string) []byte {
 		kv, _ := json.Marshal(map[string]string{key: value})
 		raw = sampleFields[key].ReplaceAllLiteral(raw, bytes.Trim(kv, "{}"))
 	}
+	// Falco's output text names the pod too, as its rule formats it; a
+	// responder that tells events apart by their text (Falco Talon's
+	// deduplication does) sees one event a pod.
+	raw = outputPod.ReplaceAllLiteral(raw, []byte("k8s.ns="+namespace+" k8s.pod="+pod))
 	return raw
 }

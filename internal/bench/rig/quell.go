@@ -27,6 +27,8 @@ type DevOptions struct {
 	DataDir string
 	// Playbooks is a playbook directory; empty: the built-in library.
 	Playbooks string
+	// Config is a configuration file; empty: none.
+	Config string
 	// LogDir receives its log.
 	LogDir string
 	// Env is added to its environment.
@@ -46,6 +48,9 @@ func StartDev(ctx context.Context, o DevOptions) (*Quell, error) {
 	args := []string{"dev", "--listen", addr, "--temporal-port", "0", "--ui-port", "0", "--data-dir", o.DataDir}
 	if o.Playbooks != "" {
 		args = append(args, "--playbooks", o.Playbooks)
+	}
+	if o.Config != "" {
+		args = append(args, "--config", o.Config)
 	}
 	p, err := Start(ctx, Spec{Name: o.Name, Bin: o.Bin, Args: args, Env: o.Env, Ready: "ready in", LogDir: o.LogDir})
 	if err != nil {
