@@ -32,10 +32,12 @@ type podBench struct {
 	b     *bench
 	plane *kubecp.Plane
 	c     kubernetes.Interface
-	ns    string
-	dev   *rig.Quell
-	seen  *seen
-	used  map[string]bool
+	// kubeconfig is the plane's admin kubeconfig, for quell and Talon.
+	kubeconfig string
+	ns         string
+	dev        *rig.Quell
+	seen       *seen
+	used       map[string]bool
 }
 
 // seen records when the watches first saw each NetworkPolicy and each pod
@@ -61,6 +63,25 @@ func (s *seen) mark(m map[string]time.Time, name string) {
 	}
 }
 
+func (s *seen) forget(m map[string]time.Time, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(m, name)
+}
+
+// waitSeen polls until seen reports what the watches saw, for at most
+// containTimeout; the times measured are the watches', not the poll's.
+func waitSeen(ctx context.Context, seen func() bool) bool {
+	deadline := time.Now().Add(containTimeout)
+	for !seen() {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
 // pod measures alert → pod quarantined: from a Falco alert's POST about one
 // pod of a Deployment to both the pod's NetworkPolicy and the pod released
 // by its ReplicaSet (quarantine label on, controller reference off) being
@@ -78,6 +99,10 @@ func (b *bench) pod(ctx context.Context) error {
 	}
 	defer pb.plane.Stop()
 	if pb.c, err = kubernetes.NewForConfig(pb.plane.AdminConfig()); err != nil {
+		return err
+	}
+	pb.kubeconfig = filepath.Join(b.dir, "kube", "bench.kubeconfig")
+	if err := kubecp.WriteKubeconfig(pb.kubeconfig, pb.plane.AdminConfig()); err != nil {
 		return err
 	}
 	n := b.size.pods
@@ -212,12 +237,8 @@ func (pb *podBench) watch(ctx context.Context) error {
 
 // startDev starts a quell dev of its own on the plane's cluster.
 func (pb *podBench) startDev(ctx context.Context) error {
-	kubeconfig := filepath.Join(pb.b.dir, "kube", "bench.kubeconfig")
-	if err := kubecp.WriteKubeconfig(kubeconfig, pb.plane.AdminConfig()); err != nil {
-		return err
-	}
 	cfg := filepath.Join(pb.b.dir, "kube", "quell.yaml")
-	body := fmt.Sprintf("kubernetes:\n  clusters:\n    - {name: bench, kubeconfig: %s, match: {hosts: [%s]}}\n", kubeconfig, pb.plane.NodeName)
+	body := fmt.Sprintf("kubernetes:\n  clusters:\n    - {name: bench, kubeconfig: %s, match: {hosts: [%s]}}\n", pb.kubeconfig, pb.plane.NodeName)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		return err
 	}
@@ -253,18 +274,16 @@ func (pb *podBench) next(ctx context.Context) (corev1.Pod, error) {
 
 // quarantined waits until the watches saw the policy and the released pod.
 func (pb *podBench) quarantined(ctx context.Context, start time.Time, policy, pod string) (time.Duration, error) {
-	deadline := time.Now().Add(containTimeout)
-	for {
-		p, okP := pb.seen.at(pb.seen.policies, policy)
-		r, okR := pb.seen.at(pb.seen.released, pod)
-		if okP && okR {
-			return max(p.Sub(start), r.Sub(start)), nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return 0, fmt.Errorf("pod %s not seen quarantined (policy %s seen %t, released %t)", pod, policy, okP, okR)
-		}
-		time.Sleep(time.Millisecond)
+	var p, r time.Time
+	var okP, okR bool
+	if !waitSeen(ctx, func() bool {
+		p, okP = pb.seen.at(pb.seen.policies, policy)
+		r, okR = pb.seen.at(pb.seen.released, pod)
+		return okP && okR
+	}) {
+		return 0, fmt.Errorf("pod %s not seen quarantined (policy %s seen %t, released %t)", pod, policy, okP, okR)
 	}
+	return max(p.Sub(start), r.Sub(start)), nil
 }
 
 // quell posts a Falco alert about one pod, waits until it is seen
@@ -357,7 +376,6 @@ func (pb *podBench) startTalon(ctx context.Context, bin string) (*talon, error) 
 		return nil, err
 	}
 	host, port, _ := strings.Cut(addr, ":")
-	kubeconfig := filepath.Join(pb.b.dir, "kube", "bench.kubeconfig")
 	cfg := fmt.Sprintf(`listen_address: %q
 listen_port: %s
 rules_files: [%q]
@@ -368,7 +386,7 @@ print_all_events: false
 otel: {traces_enabled: false, metrics_enabled: false}
 deduplication: {leader_election: false, time_window_seconds: 5}
 default_notifiers: []
-`, host, port, filepath.Join(dir, "rules.yaml"), kubeconfig)
+`, host, port, filepath.Join(dir, "rules.yaml"), pb.kubeconfig)
 	for name, body := range map[string]string{"config.yaml": cfg, "rules.yaml": talonRules} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
 			return nil, err
@@ -407,23 +425,14 @@ func (pb *podBench) talonSample(ctx context.Context, t *talon, alert rig.PodAler
 	if resp.StatusCode/100 != 2 {
 		return 0, fmt.Errorf("falco-talon answered %s", resp.Status)
 	}
-	deadline := time.Now().Add(containTimeout)
-	for {
-		if at, ok := pb.seen.at(pb.seen.policies, owner); ok && at.After(start) {
-			took := at.Sub(start)
-			pb.seen.forget(pb.seen.policies, owner)
-			err := pb.c.NetworkingV1().NetworkPolicies(pb.ns).Delete(ctx, owner, metav1.DeleteOptions{})
-			return took, err
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("falco-talon: no NetworkPolicy %s seen within %s (its log: %s)", owner, containTimeout, t.proc.Output())
-		}
-		time.Sleep(time.Millisecond)
+	var at time.Time
+	if !waitSeen(ctx, func() bool {
+		var ok bool
+		at, ok = pb.seen.at(pb.seen.policies, owner)
+		return ok && at.After(start)
+	}) {
+		return 0, fmt.Errorf("falco-talon: no NetworkPolicy %s seen within %s (its log: %s)", owner, containTimeout, t.proc.Output())
 	}
-}
-
-func (s *seen) forget(m map[string]time.Time, name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(m, name)
+	pb.seen.forget(pb.seen.policies, owner)
+	return at.Sub(start), pb.c.NetworkingV1().NetworkPolicies(pb.ns).Delete(ctx, owner, metav1.DeleteOptions{})
 }
