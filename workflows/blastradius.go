@@ -32,7 +32,7 @@ func blastRadius(ctx workflow.Context, r *response, s step[none]) (string, error
 	img := r.imageChange()
 	in := activities.BlastRadiusInput{IncidentID: r.inc.ID, ImageID: img.OldImageID, Known: img.Superseded}
 	var res activities.BlastRadiusResult
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, true), registryActs.BlastRadius, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), registryActs.BlastRadius, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	if res.Radius == nil {

@@ -39,7 +39,7 @@ func deleteImage(ctx workflow.Context, r *response, s step[none]) (string, error
 		in.EvidenceImages = []string{ev.Image}
 	}
 	var res activities.DeleteImageResult
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), recoveryActs.DeleteImage, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), recoveryActs.DeleteImage, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	if r.inc.Image == nil {

@@ -27,7 +27,7 @@ var discoverKind = define(Kind{
 func discover(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	var res activities.DiscoverResult
 	in := activities.DiscoverInput{IncidentID: r.inc.ID, ImageID: r.badImage()}
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), recoveryActs.DiscoverContainers, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), recoveryActs.DiscoverContainers, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	added := 0

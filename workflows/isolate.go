@@ -31,7 +31,7 @@ var isolateKind = define(Kind{
 func isolate(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	var res activities.IsolateResult
 	in := activities.IsolateInput{IncidentID: r.inc.ID, Target: r.inc.Target}
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), dockerActs.IsolateContainer, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), dockerActs.IsolateContainer, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	r.inc.Target = res.Target
@@ -45,7 +45,7 @@ func isolate(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	r.undo = append(r.undo, compensation{step: s.ID, run: func(ctx workflow.Context) (string, error) {
 		var undone activities.UndoIsolationResult
 		in := activities.UndoIsolationInput{IncidentID: r.inc.ID, Isolation: res.Isolation}
-		err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), dockerActs.UndoIsolation, in).Get(ctx, &undone)
+		err := workflow.ExecuteActivity(r.options(ctx, s.Step), dockerActs.UndoIsolation, in).Get(ctx, &undone)
 		return fmt.Sprintf("reconnected %v, unpaused %t", undone.Reconnected, undone.Unpaused), err
 	}})
 	summary := fmt.Sprintf("disconnected from %d network(s), paused %t", len(res.Isolation.Networks), res.Isolation.Paused)

@@ -63,7 +63,7 @@ func k8sBlockImage(ctx workflow.Context, r *response, s step[k8sBlockParams]) (s
 		in.Namespaces = []string{r.inc.Target.Namespace}
 	}
 	var res activities.BlockImageResult
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), kubeActs.BlockImage, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), kubeActs.BlockImage, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	r.inc.Block = &incident.ImageBlock{Cluster: cluster, Policy: res.Policy, Binding: res.Binding, Images: images, Namespaces: in.Namespaces}

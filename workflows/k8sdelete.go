@@ -35,7 +35,7 @@ func k8sDeletePod(ctx workflow.Context, r *response, s step[none]) (string, erro
 	}
 	var res activities.PodDeleteResult
 	in := activities.PodDeleteInput{IncidentID: r.inc.ID, Isolation: *iso}
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), kubeActs.DeletePod, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), kubeActs.DeletePod, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	if !res.Deleted {

@@ -35,7 +35,7 @@ var k8sIsolateKind = define(Kind{
 func k8sIsolate(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	var res activities.PodIsolateResult
 	in := activities.PodIsolateInput{IncidentID: r.inc.ID, Target: r.inc.Target}
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), kubeActs.IsolatePod, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), kubeActs.IsolatePod, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	r.inc.Target = res.Target
@@ -44,7 +44,7 @@ func k8sIsolate(ctx workflow.Context, r *response, s step[none]) (string, error)
 	r.undo = append(r.undo, compensation{step: s.ID, run: func(ctx workflow.Context) (string, error) {
 		var undone activities.PodUndoResult
 		in := activities.PodUndoInput{IncidentID: r.inc.ID, Isolation: res.Isolation}
-		err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), kubeActs.UndoPodIsolation, in).Get(ctx, &undone)
+		err := workflow.ExecuteActivity(r.options(ctx, s.Step), kubeActs.UndoPodIsolation, in).Get(ctx, &undone)
 		return fmt.Sprintf("labels %v restored, policy deleted %t", undone.RestoredLabels, undone.PolicyDeleted), err
 	}})
 	iso := res.Isolation

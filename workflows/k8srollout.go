@@ -52,7 +52,7 @@ func k8sRollout(ctx workflow.Context, r *response, s step[k8sRolloutParams]) (st
 	}
 	in := activities.RolloutInput{IncidentID: r.inc.ID, Isolation: *iso, Image: clean, BadImages: r.badPodImages(), Timeout: time.Duration(s.P.Deadline)}
 	var res activities.RolloutResult
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, true), kubeActs.RolloutWorkload, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), kubeActs.RolloutWorkload, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	r.inc.Rollout = &incident.Rollout{

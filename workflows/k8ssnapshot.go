@@ -44,7 +44,7 @@ var k8sSnapshotKind = define(Kind{
 func k8sSnapshot(ctx workflow.Context, r *response, s step[k8sSnapshotParams]) (string, error) {
 	var res activities.SnapshotResult
 	in := activities.PodSnapshotInput{IncidentID: r.inc.ID, Target: r.inc.Target, Logs: s.P.Logs, Checkpoint: s.P.Checkpoint}
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, true), kubeActs.SnapshotPod, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), kubeActs.SnapshotPod, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	r.inc.Evidence = &res.Evidence

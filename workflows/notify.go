@@ -218,7 +218,7 @@ func notifyStep(ctx workflow.Context, r *response, s step[notifyParams]) (string
 	text := strings.NewReplacer("{incident}", r.inc.ID, "{rule}", r.inc.Rule, "{container}", r.inc.Target.ContainerName,
 		"{status}", r.inc.Status, "{playbook}", r.inc.Playbook).Replace(s.P.Text)
 	var res activities.MessageResult
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), notifyActs.Post, activities.ReplyInput{Text: text}).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), notifyActs.Post, activities.ReplyInput{Text: text}).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	return "posted to " + res.Ref.Channel, nil

@@ -37,7 +37,7 @@ func push(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	}
 	in := activities.PushInput{IncidentID: r.inc.ID, ImageID: img.NewImageID, Tags: img.Tags, OldImageID: img.OldImageID}
 	var res activities.PushResult
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, true), registryActs.PushImage, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), registryActs.PushImage, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	img.Pushed, img.Superseded = res.Pushed, res.Superseded

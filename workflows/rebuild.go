@@ -30,7 +30,7 @@ var rebuildKind = define(Kind{
 func rebuild(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	var res activities.RebuildResult
 	in := activities.RebuildInput{IncidentID: r.inc.ID, ImageID: r.badImage(), Ref: r.inc.Target.Image}
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, true), recoveryActs.RebuildImage, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), recoveryActs.RebuildImage, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	r.inc.Image = &res.Image

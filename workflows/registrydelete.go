@@ -38,7 +38,7 @@ func registryDelete(ctx workflow.Context, r *response, s step[none]) (string, er
 	img := r.imageChange()
 	in := activities.RegistryDeleteInput{IncidentID: r.inc.ID, ImageID: img.OldImageID, Known: img.Superseded}
 	var res activities.RegistryDeleteResult
-	err := workflow.ExecuteActivity(r.options(ctx, s.Step, true), registryActs.DeleteFromRegistries, in).Get(ctx, &res)
+	err := workflow.ExecuteActivity(r.options(ctx, s.Step), registryActs.DeleteFromRegistries, in).Get(ctx, &res)
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) && app.Type() == activities.ErrTypeDeleteRefused && app.HasDetails() {
 		_ = app.Details(&res)

@@ -33,7 +33,7 @@ func remove(ctx workflow.Context, r *response, s step[perUnit]) (string, error) 
 			}
 			var res activities.RemoveResult
 			in := activities.RemoveInput{IncidentID: r.inc.ID, Unit: *u}
-			if err := workflow.ExecuteActivity(r.unitOptions(ctx, s.Step, false, u.ContainerID), recoveryActs.RemoveContainer, in).Get(ctx, &res); err != nil {
+			if err := workflow.ExecuteActivity(r.unitOptions(ctx, s.Step, u.ContainerID), recoveryActs.RemoveContainer, in).Get(ctx, &res); err != nil {
 				return "", err
 			}
 			u.Removed = true

@@ -42,7 +42,7 @@ func replace(ctx workflow.Context, r *response, s step[perUnit]) (string, error)
 				in.Networks = iso.Networks
 			}
 			var res activities.ReplaceResult
-			if err := workflow.ExecuteActivity(r.unitOptions(ctx, s.Step, true, u.ContainerID), recoveryActs.ReplaceContainer, in).Get(ctx, &res); err != nil {
+			if err := workflow.ExecuteActivity(r.unitOptions(ctx, s.Step, u.ContainerID), recoveryActs.ReplaceContainer, in).Get(ctx, &res); err != nil {
 				return "", err
 			}
 			u.Quarantined, u.Replacement = res.Quarantined, &res.Replacement

@@ -31,7 +31,7 @@ func report(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	snapshot.Steps[s.index].Status, snapshot.Steps[s.index].FinishedAt = incident.StepSucceeded, timePtr(workflow.Now(ctx))
 	var res activities.ReportResult
 	in := activities.ReportInput{Incident: snapshot}
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, false), reportActs.WriteReport, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), reportActs.WriteReport, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	return "wrote " + res.Markdown + " and " + res.JSON, nil

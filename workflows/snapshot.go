@@ -49,7 +49,7 @@ func snapshot(ctx workflow.Context, r *response, s step[snapshotParams]) (string
 		IncidentID: r.inc.ID, Target: r.inc.Target,
 		Logs: s.P.Logs, Processes: s.P.Processes, Export: s.P.Export, Commit: s.P.Commit,
 	}
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, true), evidenceActs.SnapshotContainer, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), evidenceActs.SnapshotContainer, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	r.inc.Evidence = &res.Evidence

@@ -14,7 +14,9 @@ import (
 	"github.com/quell-ir/quell/playbooks"
 )
 
-// heartbeatTimeout is how soon a long activity whose worker died is retried.
+// heartbeatTimeout is how soon a step's activity whose worker died is
+// retried: the worker heartbeats for every activity while it runs (see
+// internal/app), and the long ones also record their progress.
 const heartbeatTimeout = 20 * time.Second
 
 // Activity receivers: workflows name activities through nil pointers of the
@@ -81,24 +83,22 @@ func (r *response) skip(ctx workflow.Context, i int) {
 
 // options turns a step's timeout and retry policy, and its kind's queue
 // and priority, into activity options.
-func (r *response) options(ctx workflow.Context, s playbooks.Step, heartbeat bool) workflow.Context {
-	return r.unitOptions(ctx, s, heartbeat, "")
+func (r *response) options(ctx workflow.Context, s playbooks.Step) workflow.Context {
+	return r.unitOptions(ctx, s, "")
 }
 
 // unitOptions is options for the step's activity on one unit: activity IDs
 // must differ between the units a step acts on at once.
-func (r *response) unitOptions(ctx workflow.Context, s playbooks.Step, heartbeat bool, unit string) workflow.Context {
+func (r *response) unitOptions(ctx workflow.Context, s playbooks.Step, unit string) workflow.Context {
 	ao := workflow.ActivityOptions{
 		TaskQueue:           r.kinds.QueueOf(s.Kind),
 		Priority:            r.kinds.PriorityOf(s.Kind),
 		StartToCloseTimeout: time.Duration(s.Timeout),
+		HeartbeatTimeout:    heartbeatTimeout,
 		ActivityID:          s.ID,
 	}
 	if unit != "" {
 		ao.ActivityID += "/" + short(unit)
-	}
-	if heartbeat {
-		ao.HeartbeatTimeout = heartbeatTimeout
 	}
 	if rp := s.Retry; rp != nil {
 		ao.RetryPolicy = &temporal.RetryPolicy{

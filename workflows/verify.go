@@ -26,7 +26,7 @@ var verifyKind = define(Kind{
 func verify(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	var res activities.VerifyResult
 	in := activities.VerifyInput{IncidentID: r.inc.ID}
-	if err := workflow.ExecuteActivity(r.options(ctx, s.Step, true), evidenceActs.VerifyEvidence, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), evidenceActs.VerifyEvidence, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
 	if r.inc.Evidence != nil {

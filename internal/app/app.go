@@ -218,7 +218,7 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 	burst := worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
 		InitialNumberOfPollers: 4, MaximumNumberOfPollers: 32,
 	})
-	first := []interceptor.WorkerInterceptor{&containFirst{gate: &containGate{}}}
+	first := []interceptor.WorkerInterceptor{&keepAlive{}, &containFirst{gate: &containGate{}}}
 	var all []worker.Worker
 	for _, q := range append(kinds.Queues(), workflows.ContainQueue) {
 		opts := worker.Options{DisableWorkflowWorker: true, Interceptors: first}
