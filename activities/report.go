@@ -16,6 +16,9 @@ import (
 type Reports struct {
 	// Dir is where reports land: <data-dir>/reports.
 	Dir string
+	// Tallied returns the incident with the record of its alert tally,
+	// when a storm's alerts went to one; nil leaves it as it is.
+	Tallied func(context.Context, incident.Incident) incident.Incident
 }
 
 // ReportInput is the input of WriteReport.
@@ -36,6 +39,9 @@ func (r *Reports) WriteReport(ctx context.Context, in ReportInput) (ReportResult
 		return ReportResult{}, fmt.Errorf("report dir: %w", err)
 	}
 	now := time.Now()
+	if r.Tallied != nil {
+		in.Incident = r.Tallied(ctx, in.Incident)
+	}
 	base := filepath.Join(r.Dir, in.Incident.ID)
 	res := ReportResult{Markdown: base + ".md", JSON: base + ".json"}
 	var md, js bytes.Buffer

@@ -28,6 +28,12 @@ type IncidentInput struct {
 	DedupWindow time.Duration `json:"dedup_window"`
 	// Notify tells responders in chat (Slack) as the incident runs.
 	Notify bool `json:"notify,omitempty"`
+	// AlertHistory is how many events of history the incident grows
+	// before its alerts go to an alert tally; DefaultAlertHistory when 0.
+	AlertHistory int `json:"alert_history,omitempty"`
+	// TallyRunSignals is how many signals each run of the tally takes
+	// before it continues as new; tallyRunSignals when 0.
+	TallyRunSignals int `json:"tally_run_signals,omitempty"`
 }
 
 // Incidents runs incident workflows with the step kinds of a registry.
@@ -69,6 +75,11 @@ type response struct {
 	reports map[string]bool
 	// out holds what responders have yet to be told; nil without chat.
 	out *outbox
+	// tally is the running alert tally, once the history grew long.
+	tally *tallyChild
+	// noTally is set when the incident counts its alerts itself to the
+	// end: it started before tallies, or its tally failed.
+	noTally bool
 }
 
 // compensation undoes one step's effect.
@@ -138,10 +149,19 @@ func (r *response) run(ctx workflow.Context) (incident.Incident, error) {
 			return r.inc, err
 		}
 	}
+	r.drainAlerts(ctx)
+	if r.tally != nil {
+		r.closeTally(ctx)
+		r.drainAlerts(ctx)
+	}
+	return r.inc, nil
+}
+
+// drainAlerts takes the alerts already signalled.
+func (r *response) drainAlerts(ctx workflow.Context) {
 	for late := r.alertSignals(ctx); late.HasPending(); {
 		late.Select(ctx)
 	}
-	return r.inc, nil
 }
 
 // alertSignals returns a selector that joins the alerts of one signal,
@@ -151,14 +171,12 @@ func (r *response) alertSignals(ctx workflow.Context) workflow.Selector {
 	s.AddReceive(workflow.GetSignalChannel(ctx, SignalAlerts), func(c workflow.ReceiveChannel, _ bool) {
 		var refs []incident.AlertRef
 		c.Receive(ctx, &refs)
-		for _, ref := range refs {
-			r.join(ctx, ref)
-		}
+		r.takeAlerts(ctx, refs)
 	})
 	s.AddReceive(workflow.GetSignalChannel(ctx, SignalAlert), func(c workflow.ReceiveChannel, _ bool) {
 		var a alert.Alert
 		c.Receive(ctx, &a)
-		r.join(ctx, incident.RefOf(a))
+		r.takeAlerts(ctx, []incident.AlertRef{incident.RefOf(a)})
 	})
 	return s
 }
@@ -170,26 +188,8 @@ const maxReports = 10000
 // join counts an alert about the incident's unit: once per report (its
 // idempotency key), and a resolution goes on the timeline uncounted.
 func (r *response) join(ctx workflow.Context, ref incident.AlertRef) {
-	if key := ref.IdempotencyKey; key != "" {
-		if r.reports[key] {
-			r.inc.AlertsRepeated++
-			return
-		}
-		if len(r.reports) < maxReports {
-			r.reports[key] = true
-		}
-	}
-	if ref.Status == alert.StatusResolved {
-		r.event(ctx, "alert.resolved", "", fmt.Sprintf("rule %q resolved at the detector", ref.Rule))
-		return
-	}
-	r.inc.AlertsCount++
-	if len(r.inc.Alerts) >= incident.MaxAlerts {
-		return
-	}
-	r.inc.Alerts = append(r.inc.Alerts, ref)
-	if r.inc.AlertsCount > 1 {
-		r.event(ctx, "alert.joined", "", fmt.Sprintf("alert %d: rule %q (%s)", r.inc.AlertsCount, ref.Rule, ref.Priority))
+	if typ, msg := countAlert(&r.inc.AlertRecord, r.reports, ref); typ != "" {
+		r.event(ctx, typ, "", msg)
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/quell-ir/quell/internal/devserver/apikey"
 	"github.com/quell-ir/quell/internal/docker"
 	"github.com/quell-ir/quell/internal/evidence"
+	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/internal/registry"
 	"github.com/quell-ir/quell/internal/workflowclient"
 	"github.com/quell-ir/quell/playbooks"
@@ -233,6 +234,7 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 			w.RegisterWorkflowWithOptions(workflows.NewIncidents(kinds).IncidentResponse,
 				workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
 			w.RegisterWorkflowWithOptions(workflows.LookupUnit, workflow.RegisterOptions{Name: workflows.LookupWorkflow})
+			w.RegisterWorkflowWithOptions(workflows.AlertTally, workflow.RegisterOptions{Name: workflows.TallyWorkflow})
 		}
 		all = append(all, w)
 	}
@@ -249,7 +251,9 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 		&activities.Docker{Runtime: rt},
 		kubeActs,
 		&activities.Evidence{Runtime: rt, Store: store, Actor: actor},
-		&activities.Reports{Dir: filepath.Join(cfg.DataDir, "reports")},
+		&activities.Reports{Dir: filepath.Join(cfg.DataDir, "reports"), Tallied: func(ctx context.Context, inc incident.Incident) incident.Incident {
+			return workflowclient.WithTally(ctx, c, inc)
+		}},
 		&activities.Recovery{
 			Images:     rt,
 			Containers: rt,
@@ -301,7 +305,7 @@ func trustedSources(images []config.ImageSource) []activities.TrustedSource {
 // Incidents reaches the incident workflows as the config says.
 func Incidents(c client.Client, cfg config.Config, pbs []playbooks.Playbook) *workflowclient.Service {
 	return &workflowclient.Service{Client: c, Namespace: cfg.Temporal.Namespace, Approvers: cfg.Approvals.Approvers,
-		DedupWindow: cfg.Incidents.DedupWindow, Notify: slackConfig(cfg).Enabled(), Playbooks: pbs,
+		DedupWindow: cfg.Incidents.DedupWindow, AlertHistory: cfg.Incidents.AlertHistory, Notify: slackConfig(cfg).Enabled(), Playbooks: pbs,
 		Clusters: clusterPicker(cfg)}
 }
 

@@ -92,6 +92,10 @@ type Incidents struct {
 	// DedupWindow is how long a finished incident goes on taking the alerts
 	// about its unit before a new alert opens a new incident.
 	DedupWindow time.Duration `yaml:"dedup_window"`
+	// AlertHistory is how many events of history an incident grows
+	// before a storm's alerts go to its alert tally, which continues as
+	// new as it grows; 0 is the default (2,000).
+	AlertHistory int `yaml:"alert_history"`
 }
 
 // Worker configures what a worker runs at once.
@@ -246,6 +250,9 @@ func (c Config) Validate() error {
 	}
 	if c.Incidents.DedupWindow < 0 {
 		errs = append(errs, errors.New("incidents.dedup_window: negative"))
+	}
+	if h := c.Incidents.AlertHistory; h != 0 && (h < 100 || h > 40000) {
+		errs = append(errs, fmt.Errorf("incidents.alert_history: %d; between 100 and 40000 events (Temporal ends a workflow at 51,200)", h))
 	}
 	if c.Worker.HeavyActivities < 1 {
 		errs = append(errs, errors.New("worker.heavy_activities: at least 1"))

@@ -14,6 +14,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/workflows"
 )
@@ -38,6 +39,42 @@ func TestAlertStormOnOneUnitIsRecordedInBatches(t *testing.T) {
 	s := startStack(t, dir, nil)
 	body := falcoAlert(t, "5a1b2c3d4e5f60718293a4b5c6d7e8f9")
 	const alerts, clients = 600, 40
+	id := storm(t, s, body, alerts, clients)
+	inc := s.incident(id, 30*time.Second, func(i incident.Incident) bool { return i.AlertsCount >= alerts })
+	if inc.AlertsCount != alerts || len(inc.Alerts) != incident.MaxAlerts {
+		t.Errorf("incident counts %d alerts and keeps %d, want %d and %d", inc.AlertsCount, len(inc.Alerts), alerts, incident.MaxAlerts)
+	}
+
+	wfID, runID, _ := strings.Cut(id, ".")
+	iter := s.client.GetWorkflowHistory(t.Context(), wfID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	signals, carried := 0, 0
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := e.GetWorkflowExecutionSignaledEventAttributes()
+		if a == nil || a.GetSignalName() != workflows.SignalAlerts {
+			continue
+		}
+		signals++
+		var refs []incident.AlertRef
+		if err := json.Unmarshal(a.GetInput().GetPayloads()[0].GetData(), &refs); err != nil {
+			t.Fatal(err)
+		}
+		carried += len(refs)
+	}
+	if carried != alerts || signals >= alerts {
+		t.Errorf("%d signals carried %d alerts, want %d alerts in fewer signals", signals, carried, alerts)
+	}
+	t.Logf("%d alerts from %d clients in %d signals", alerts, clients, signals)
+}
+
+// storm posts the alert body alerts times from clients at once and returns
+// the one incident every answer names; it fails the test unless every
+// answer is 202 and exactly one opened the incident.
+func storm(t *testing.T, s *stack, body []byte, alerts, clients int) string {
+	t.Helper()
 	answers := make(chan opened, alerts)
 	errs := make(chan error, alerts)
 	var wg sync.WaitGroup
@@ -86,32 +123,40 @@ func TestAlertStormOnOneUnitIsRecordedInBatches(t *testing.T) {
 	var id string
 	for id = range ids {
 	}
+	return id
+}
+
+// TestStormPastTheHistoryGoesToATally sends one unit's incident more
+// alerts than its history takes (alert_history set low): every one is
+// answered 202 into the same incident, which counts them all exactly while
+// its own history stays near the bound, because its alert tally took the
+// rest.
+func TestStormPastTheHistoryGoesToATally(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hold.yaml"), []byte(holdPlaybook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const history = 100
+	s := startStack(t, dir, func(c *config.Config) { c.Incidents.AlertHistory = history })
+	body := falcoAlert(t, "6b2c3d4e5f60718293a4b5c6d7e8f901")
+	const alerts, clients = 6000, 40
+	id := storm(t, s, body, alerts, clients)
 	inc := s.incident(id, 30*time.Second, func(i incident.Incident) bool { return i.AlertsCount >= alerts })
-	if inc.AlertsCount != alerts || len(inc.Alerts) != incident.MaxAlerts {
-		t.Errorf("incident counts %d alerts and keeps %d, want %d and %d", inc.AlertsCount, len(inc.Alerts), alerts, incident.MaxAlerts)
+	if inc.AlertsCount != alerts || inc.AlertTally != workflows.TallyID(id) || inc.LastAlert == nil {
+		t.Errorf("incident counts %d alerts, tally %q, last %v; want %d, %q and the last kept",
+			inc.AlertsCount, inc.AlertTally, inc.LastAlert, alerts, workflows.TallyID(id))
 	}
 
 	wfID, runID, _ := strings.Cut(id, ".")
-	iter := s.client.GetWorkflowHistory(t.Context(), wfID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	signals, carried := 0, 0
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := e.GetWorkflowExecutionSignaledEventAttributes()
-		if a == nil || a.GetSignalName() != workflows.SignalAlerts {
-			continue
-		}
-		signals++
-		var refs []incident.AlertRef
-		if err := json.Unmarshal(a.GetInput().GetPayloads()[0].GetData(), &refs); err != nil {
-			t.Fatal(err)
-		}
-		carried += len(refs)
+	desc, err := s.client.DescribeWorkflowExecution(t.Context(), wfID, runID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if carried != alerts || signals >= alerts {
-		t.Errorf("%d signals carried %d alerts, want %d alerts in fewer signals", signals, carried, alerts)
+	// Past the bound, intake finds the tally within probeEvery writes;
+	// the incident passes those on at three events each.
+	events := desc.GetWorkflowExecutionInfo().GetHistoryLength()
+	if events > 4*history {
+		t.Errorf("the incident's history grew to %d events; want it near %d", events, history)
 	}
-	t.Logf("%d alerts from %d clients in %d signals", alerts, clients, signals)
+	t.Logf("%d alerts: the incident's history has %d events, the tally counts the rest", alerts, events)
 }

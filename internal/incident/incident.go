@@ -42,13 +42,12 @@ type Incident struct {
 	Priority alert.Priority `json:"priority"`
 	// Target is the unit the incident is about, completed from Docker once known.
 	Target alert.Target `json:"target"`
-	// AlertsCount counts every alert that joined the incident; a report
-	// repeated under the same idempotency key counts once.
-	AlertsCount int `json:"alerts_count"`
-	// AlertsRepeated counts the repeats of reports already counted.
-	AlertsRepeated int `json:"alerts_repeated,omitempty"`
-	// Alerts holds the first alerts that joined, up to MaxAlerts.
-	Alerts []AlertRef `json:"alerts"`
+	// AlertRecord counts and samples the alerts that joined.
+	AlertRecord
+	// AlertTally is the workflow ID of the tally that took the incident's
+	// alerts once its history grew long, if one did; while the incident
+	// runs, the tally's record is the current one.
+	AlertTally string `json:"alert_tally,omitempty"`
 	// Steps holds every playbook step in order.
 	Steps []Step `json:"steps"`
 	// Timeline holds what happened, in order.
@@ -80,7 +79,25 @@ type Incident struct {
 	ClosedAt *time.Time `json:"closed_at,omitempty"`
 }
 
+// AlertRecord is what an incident keeps of the alerts about its unit: every
+// one counted, the first MaxAlerts and the latest kept.
+type AlertRecord struct {
+	// AlertsCount counts every alert that joined the incident; a report
+	// repeated under the same idempotency key counts once.
+	AlertsCount int `json:"alerts_count"`
+	// AlertsRepeated counts the repeats of reports already counted.
+	AlertsRepeated int `json:"alerts_repeated,omitempty"`
+	// AlertsResolved counts the detector's resolutions.
+	AlertsResolved int `json:"alerts_resolved,omitempty"`
+	// Alerts holds the first alerts that joined, up to MaxAlerts.
+	Alerts []AlertRef `json:"alerts"`
+	// LastAlert is the latest alert that joined once Alerts is full.
+	LastAlert *AlertRef `json:"last_alert,omitempty"`
+}
+
 // MaxAlerts bounds Incident.Alerts; AlertsCount goes on counting past it.
+// The timeline lists as many joins and resolutions, and then only every
+// tenfold count.
 const MaxAlerts = 100
 
 // AlertRef is the short record of one alert that joined an incident.

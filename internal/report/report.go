@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -175,11 +176,22 @@ func (m *mdWriter) timeline(inc incident.Incident) {
 
 func (m *mdWriter) alerts(inc incident.Incident) {
 	m.printf("## Alerts\n\n%d alert(s) joined this incident", inc.AlertsCount)
+	listed := inc.Alerts
 	if inc.AlertsCount > len(inc.Alerts) {
 		m.printf("; the first %d are listed", len(inc.Alerts))
+		if inc.LastAlert != nil {
+			m.printf(", and the latest")
+			listed = append(slices.Clip(listed), *inc.LastAlert)
+		}
+	}
+	if inc.AlertsRepeated > 0 {
+		m.printf("; %d repeat(s) of reports already counted were not counted again", inc.AlertsRepeated)
+	}
+	if inc.AlertsResolved > 0 {
+		m.printf("; the detector resolved %d", inc.AlertsResolved)
 	}
 	m.printf(".\n\n| Received | Detected | Rule | Priority | Payload digest |\n|---|---|---|---|---|\n")
-	for _, a := range inc.Alerts {
+	for _, a := range listed {
 		m.printf("| %s | %s | %s | %s | `%s` |\n", stamp(&a.ReceivedAt), stamp(&a.Time), cell(a.Rule), a.Priority, a.Digest)
 	}
 }

@@ -15,9 +15,10 @@ func sample() incident.Incident {
 	at := func(s int) *time.Time { t := time.Date(2026, 11, 23, 1, 0, s, 0, time.UTC); return &t }
 	return incident.Incident{
 		ID: "docker-h-abc.run", Status: incident.StatusCompleted, Resolution: "every step ran", Playbook: "compromised-container",
-		Rule: "Terminal shell in container", Priority: alert.Critical, AlertsCount: 2,
-		Target:     alert.Target{Kind: "docker", Host: "h", ContainerID: "abcdef0123456789", ContainerName: "web", Image: "example/app:1"},
-		DetectedAt: *at(0), OpenedAt: *at(1), ContainedAt: at(2), ClosedAt: at(9),
+		Rule: "Terminal shell in container", Priority: alert.Critical,
+		Target:      alert.Target{Kind: "docker", Host: "h", ContainerID: "abcdef0123456789", ContainerName: "web", Image: "example/app:1"},
+		AlertRecord: incident.AlertRecord{AlertsCount: 2},
+		DetectedAt:  *at(0), OpenedAt: *at(1), ContainedAt: at(2), ClosedAt: at(9),
 		Steps: []incident.Step{
 			{ID: "contain", Kind: "docker:isolate", Status: incident.StepSucceeded, StartedAt: at(1), FinishedAt: at(2), Summary: "paused"},
 			{ID: "approve", Kind: "approval", Status: incident.StepFailed, StartedAt: at(3), FinishedAt: at(4), Error: "rejected by bob | reason"},
@@ -74,5 +75,30 @@ func TestJSON(t *testing.T) {
 	_ = JSON(&b, inc, time.Now())
 	if strings.Contains(b.String(), "time_to_contain_seconds") {
 		t.Error("an incident not contained has a time to contain")
+	}
+}
+
+// TestMarkdownStormAlerts: past the alerts it lists, the report says how
+// many it left out, lists the latest, and counts repeats and resolutions.
+func TestMarkdownStormAlerts(t *testing.T) {
+	inc := sample()
+	at := time.Date(2026, 11, 23, 1, 5, 0, 0, time.UTC)
+	inc.AlertRecord = incident.AlertRecord{
+		AlertsCount: 5000, AlertsRepeated: 7, AlertsResolved: 1,
+		Alerts:    []incident.AlertRef{{Rule: "Terminal shell in container", Priority: alert.Critical, Digest: "sha256:first"}},
+		LastAlert: &incident.AlertRef{Rule: "Write below etc", Priority: alert.Error, Digest: "sha256:latest", ReceivedAt: at, Time: at},
+	}
+	var b bytes.Buffer
+	if err := Markdown(&b, inc, at); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"5000 alert(s) joined this incident; the first 1 are listed, and the latest; 7 repeat(s) of reports already counted were not counted again; the detector resolved 1.",
+		"| Write below etc | error | `sha256:latest` |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
 	}
 }

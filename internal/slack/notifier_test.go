@@ -31,7 +31,7 @@ func testIncident() incident.Incident {
 		Playbook: "contain-and-replace", Rule: "Terminal shell in container", Priority: alert.Critical,
 		Target: alert.Target{Kind: alert.KindDocker, Host: "prod-host-1", ContainerID: "3f2a1b9c8d7e0a1b2c3d",
 			ContainerName: "web-1", Image: "example/app:1"},
-		AlertsCount: 3,
+		AlertRecord: incident.AlertRecord{AlertsCount: 3},
 		Steps: []incident.Step{
 			{ID: "contain", Kind: "docker:isolate", Status: incident.StepSucceeded, StartedAt: at(0), FinishedAt: at(200 * time.Millisecond)},
 			{ID: "snapshot", Kind: "evidence:snapshot", Status: incident.StepSucceeded, StartedAt: at(time.Second), FinishedAt: at(75 * time.Second), Summary: "5 artifacts"},

@@ -37,6 +37,9 @@ type Service struct {
 	Approvers []string
 	// DedupWindow is how long a finished incident takes late alerts.
 	DedupWindow time.Duration
+	// AlertHistory is how many events of history an incident grows
+	// before its alerts go to a tally; the workflow's default when 0.
+	AlertHistory int
 	// Notify tells responders in Slack as incidents run.
 	Notify bool
 	// Playbooks are the validated playbooks alerts are matched against.
@@ -46,7 +49,8 @@ type Service struct {
 	// them; nil when no cluster is configured.
 	Clusters ClusterPicker
 
-	intake batcher[queued]
+	intake  batcher[queued]
+	tallies tallies
 }
 
 // Open picks the first playbook that matches the alert and signals the
@@ -147,7 +151,11 @@ func orLocal(host string) string {
 // it wraps incident.ErrNoIncident.
 func (s *Service) resolve(ctx context.Context, a alert.Alert) (incident.Opened, error) {
 	wfID := WorkflowID(a)
-	err := s.Client.SignalWorkflow(ctx, wfID, "", workflows.SignalAlerts, []incident.AlertRef{incident.RefOf(a)})
+	refs := []incident.AlertRef{incident.RefOf(a)}
+	if runID, err := s.signalTally(ctx, wfID, refs); runID != "" || err != nil {
+		return incident.Opened{IncidentID: wfID + "." + runID, Deduplicated: true}, err
+	}
+	err := s.Client.SignalWorkflow(ctx, wfID, "", workflows.SignalAlerts, refs)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return incident.Opened{}, fmt.Errorf("resolution of rule %q: %w", a.Rule, incident.ErrNoIncident)
@@ -179,6 +187,7 @@ func (s *Service) signalWithStart(ctx context.Context, wfID string, batch []queu
 	dc := converter.GetDefaultDataConverter()
 	input, err := dc.ToPayloads(workflows.IncidentInput{
 		Alert: first.alert, Playbook: first.playbook, Approvers: s.Approvers, DedupWindow: s.DedupWindow, Notify: s.Notify,
+		AlertHistory: s.AlertHistory,
 	})
 	if err != nil {
 		return batchOpened{}, fmt.Errorf("encode incident input: %w", err)
@@ -186,6 +195,9 @@ func (s *Service) signalWithStart(ctx context.Context, wfID string, batch []queu
 	refs := make([]incident.AlertRef, len(batch))
 	for i, q := range batch {
 		refs[i] = q.ref
+	}
+	if runID, err := s.signalTally(ctx, wfID, refs); runID != "" || err != nil {
+		return batchOpened{runID: runID}, err
 	}
 	signal, err := dc.ToPayloads(refs)
 	if err != nil {
@@ -212,6 +224,9 @@ func (s *Service) signalWithStart(ctx context.Context, wfID string, batch []queu
 	})
 	if err != nil {
 		return batchOpened{}, fmt.Errorf("signal-with-start %s: %w", wfID, err)
+	}
+	if !resp.GetStarted() && s.tallies.wrote(wfID) {
+		go s.probeTally(wfID, resp.GetRunId())
 	}
 	return batchOpened{runID: resp.GetRunId(), started: resp.GetStarted()}, nil
 }
@@ -260,6 +275,9 @@ func (s *Service) Get(ctx context.Context, id string) (incident.Incident, error)
 		v, err = s.Client.QueryWorkflow(ctx, wfID, runID, workflows.QueryStatus)
 		if err == nil {
 			err = v.Get(&inc)
+		}
+		if err == nil {
+			inc = WithTally(ctx, s.Client, inc)
 		}
 	}
 	if err != nil {

@@ -1,0 +1,124 @@
+package workflowclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/quell-ir/quell/internal/incident"
+	"github.com/quell-ir/quell/workflows"
+)
+
+// An incident whose history grew long hands its alerts to an alert tally
+// (see workflows.AlertTally). Intake finds the tally by looking for it
+// every probeEvery writes to the incident, and from then on signals it
+// instead; the incident passes on whatever still reaches it meanwhile.
+const probeEvery = 32
+
+// tallies is what intake knows of the incidents' tallies: how many writes
+// each unit's incident took since intake last looked, and the tally to
+// write to once found. Its zero value is ready.
+type tallies struct {
+	mu     sync.Mutex
+	writes map[string]int        // unit workflow ID → writes since the last look
+	found  map[string]tallyRoute // unit workflow ID → its incident's tally
+}
+
+// tallyRoute names an incident's tally.
+type tallyRoute struct {
+	id    string // the tally's workflow ID
+	runID string // the incident's run ID
+}
+
+// maxTracked bounds the units tallies tracks: past it, it forgets them all
+// and looks again.
+const maxTracked = 10000
+
+func (t *tallies) route(wfID string) tallyRoute {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.found[wfID]
+}
+
+func (t *tallies) set(wfID string, r tallyRoute) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r.id == "" {
+		delete(t.found, wfID)
+		return
+	}
+	if t.found == nil || len(t.found) >= maxTracked {
+		t.found = map[string]tallyRoute{}
+	}
+	t.found[wfID] = r
+}
+
+// wrote counts a write to wfID's incident and reports whether it is time
+// to look for its tally.
+func (t *tallies) wrote(wfID string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.writes == nil || len(t.writes) >= maxTracked {
+		t.writes = map[string]int{}
+	}
+	t.writes[wfID]++
+	if t.writes[wfID] < probeEvery {
+		return false
+	}
+	t.writes[wfID] = 0
+	return true
+}
+
+// signalTally records a batch in the unit's tally, if intake knows one,
+// and returns the incident's run ID; "" when there is none or it has
+// closed, and the batch goes to the incident.
+func (s *Service) signalTally(ctx context.Context, wfID string, refs []incident.AlertRef) (string, error) {
+	r := s.tallies.route(wfID)
+	if r.id == "" {
+		return "", nil
+	}
+	err := s.Client.SignalWorkflow(ctx, r.id, "", workflows.SignalAlerts, refs)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		s.tallies.set(wfID, tallyRoute{})
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("signal %s: %w", r.id, err)
+	}
+	return r.runID, nil
+}
+
+// probeTally looks for the tally of the incident run and, when it runs,
+// routes the unit's alerts to it.
+func (s *Service) probeTally(wfID, runID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	id := workflows.TallyID(wfID + "." + runID)
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	if err == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		s.tallies.set(wfID, tallyRoute{id: id, runID: runID})
+	}
+}
+
+// WithTally returns a running incident with its tally's record, when it
+// has one; the incident's own when the tally cannot answer.
+func WithTally(ctx context.Context, c client.Client, inc incident.Incident) incident.Incident {
+	if inc.AlertTally == "" {
+		return inc
+	}
+	v, err := c.QueryWorkflow(ctx, inc.AlertTally, "", workflows.QueryTally)
+	if err != nil {
+		return inc
+	}
+	var t workflows.Tally
+	if err := v.Get(&t); err != nil {
+		return inc
+	}
+	return workflows.WithTally(inc, t)
+}
