@@ -156,7 +156,7 @@ func listed(n int) bool {
 type tallyChild struct {
 	id   string
 	run  workflow.ChildWorkflowFuture
-	late []incident.AlertRef // alerts that reached the incident while it closed the tally
+	late []incident.AlertRef // alerts the tally did not take, or that came while it closed
 	// closing is set once the incident has told the tally to close.
 	closing bool
 }
@@ -169,12 +169,15 @@ func (r *response) takeAlerts(ctx workflow.Context, refs []incident.AlertRef) {
 		t.late = append(t.late, refs...)
 		return
 	case t != nil:
-		if err := t.run.SignalChildWorkflow(ctx, SignalAlerts, refs).Get(ctx, nil); err == nil {
-			return
+		if err := t.run.SignalChildWorkflow(ctx, SignalAlerts, refs).Get(ctx, nil); err != nil {
+			// Kept for the end, when the tally's record comes back and
+			// these are counted into it.
+			if len(t.late) == 0 {
+				r.event(ctx, "alerts.tally", "", "the alert tally did not take alerts; the incident keeps them to count at its end: "+message(err))
+			}
+			t.late = append(t.late, refs...)
 		}
-		// The tally is gone: the incident counts on.
-		r.event(ctx, "alerts.tally", "", "the alert tally "+t.id+" stopped taking alerts; the incident counts them")
-		r.tally, r.noTally = nil, true
+		return
 	}
 	for _, ref := range refs {
 		r.join(ctx, ref)

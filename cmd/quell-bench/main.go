@@ -41,7 +41,7 @@ func run(ctx context.Context) error {
 	flag.StringVar(&cfg.Quell, "quell", "", "quell binary to measure (default: build one from -repo)")
 	flag.StringVar(&cfg.Sample, "falco-sample", "../shared/samples/falco-website_docs-outputs-channels_terminal-shell.json",
 		"Falco sample alert the alerts are made from")
-	flag.IntVar(&cfg.StormClients, "storm-clients", 64, "concurrent HTTP clients in the intake storms")
+	flag.IntVar(&cfg.StormClients, "storm-clients", 50, "concurrent HTTP clients in the intake storms")
 	flag.IntVar(&cfg.Simultaneous, "simultaneous", 0, "containers alerted at once (default 200, or 30 when quick)")
 	flag.StringVar(&cfg.Talon, "talon", os.Getenv("QUELL_BENCH_TALON"), "a falco-talon binary, built outside this repository, to measure the pod figure against (default from QUELL_BENCH_TALON)")
 	figures := flag.String("figures", "", "comma-separated figures to run: contain, pod, simultaneous, evidence, storm (default: all)")

@@ -59,7 +59,9 @@ func (b *bench) stormBoth(ctx context.Context, api *rig.API) error {
 		return err
 	}
 	body := b.alert.For(unit)
-	one := hammer(ctx, api, b.cfg.StormClients, b.size.storm, int64(b.size.oneUnitMax), func(int64) []byte { return body })
+	// A fixed count, however long it takes (bounded): the incident must
+	// count exactly that many.
+	one := hammer(ctx, api, b.cfg.StormClients, 10*time.Minute, int64(b.size.oneUnit), func(int64) []byte { return body })
 	b.logf("one unit: %d accepted, %d refused in %v (%v)", one.accepted, one.refused, one.elapsed, one.firstErr)
 	lost, err := b.lost(ctx, api, one)
 	if err != nil {

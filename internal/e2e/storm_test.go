@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"io"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -93,11 +94,14 @@ func storm(t *testing.T, s *stack, body []byte, alerts, clients int) string {
 					errs <- err
 					continue
 				}
-				var o opened
-				err = json.NewDecoder(resp.Body).Decode(&o)
+				raw, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				var o opened
+				if err == nil {
+					err = json.Unmarshal(raw, &o)
+				}
 				if resp.StatusCode != http.StatusAccepted || err != nil {
-					errs <- fmt.Errorf("answer %d %v", resp.StatusCode, err)
+					errs <- fmt.Errorf("answer %d %s (%v)", resp.StatusCode, raw, err)
 					continue
 				}
 				answers <- o
@@ -107,8 +111,8 @@ func storm(t *testing.T, s *stack, body []byte, alerts, clients int) string {
 	wg.Wait()
 	close(answers)
 	close(errs)
-	for err := range errs {
-		t.Error(err)
+	if n := len(errs); n > 0 {
+		t.Errorf("%d of %d alerts not accepted; the first: %v", n, alerts, <-errs)
 	}
 	ids, opening := map[string]int{}, 0
 	for o := range answers {

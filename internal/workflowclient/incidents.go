@@ -152,8 +152,8 @@ func orLocal(host string) string {
 func (s *Service) resolve(ctx context.Context, a alert.Alert) (incident.Opened, error) {
 	wfID := WorkflowID(a)
 	refs := []incident.AlertRef{incident.RefOf(a)}
-	if runID, err := s.signalTally(ctx, wfID, refs); runID != "" || err != nil {
-		return incident.Opened{IncidentID: wfID + "." + runID, Deduplicated: true}, err
+	if runID := s.signalTally(ctx, wfID, refs); runID != "" {
+		return incident.Opened{IncidentID: wfID + "." + runID, Deduplicated: true}, nil
 	}
 	err := s.Client.SignalWorkflow(ctx, wfID, "", workflows.SignalAlerts, refs)
 	var notFound *serviceerror.NotFound
@@ -196,8 +196,8 @@ func (s *Service) signalWithStart(ctx context.Context, wfID string, batch []queu
 	for i, q := range batch {
 		refs[i] = q.ref
 	}
-	if runID, err := s.signalTally(ctx, wfID, refs); runID != "" || err != nil {
-		return batchOpened{runID: runID}, err
+	if runID := s.signalTally(ctx, wfID, refs); runID != "" {
+		return batchOpened{runID: runID}, nil
 	}
 	signal, err := dc.ToPayloads(refs)
 	if err != nil {

@@ -3,7 +3,7 @@ package workflowclient
 import (
 	"context"
 	"errors"
-	"fmt"
+	"log/slog"
 	"sync"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -75,23 +75,25 @@ func (t *tallies) wrote(wfID string) bool {
 }
 
 // signalTally records a batch in the unit's tally, if intake knows one,
-// and returns the incident's run ID; "" when there is none or it has
-// closed, and the batch goes to the incident.
-func (s *Service) signalTally(ctx context.Context, wfID string, refs []incident.AlertRef) (string, error) {
+// and returns the incident's run ID; "" when there is none, it has closed
+// or it did not answer, and the batch goes to the incident.
+func (s *Service) signalTally(ctx context.Context, wfID string, refs []incident.AlertRef) string {
 	r := s.tallies.route(wfID)
 	if r.id == "" {
-		return "", nil
+		return ""
 	}
 	err := s.Client.SignalWorkflow(ctx, r.id, "", workflows.SignalAlerts, refs)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		s.tallies.set(wfID, tallyRoute{})
-		return "", nil
+		return ""
 	}
 	if err != nil {
-		return "", fmt.Errorf("signal %s: %w", r.id, err)
+		// The incident takes them and passes them on.
+		slog.Warn("alert tally did not take alerts; signalling the incident", "tally", r.id, "err", err)
+		return ""
 	}
-	return r.runID, nil
+	return r.runID
 }
 
 // probeTally looks for the tally of the incident run and, when it runs,
