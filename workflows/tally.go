@@ -169,6 +169,9 @@ func (r *response) takeAlerts(ctx workflow.Context, refs []incident.AlertRef) {
 		t.late = append(t.late, refs...)
 		return
 	case t != nil:
+		if workflow.GetVersion(ctx, "tally-takes-pending-at-once", workflow.DefaultVersion, 1) == 1 {
+			refs = pendingAlerts(ctx, refs)
+		}
 		if err := t.run.SignalChildWorkflow(ctx, SignalAlerts, refs).Get(ctx, nil); err != nil {
 			// Kept for the end, when the tally's record comes back and
 			// these are counted into it.
@@ -185,6 +188,27 @@ func (r *response) takeAlerts(ctx workflow.Context, refs []incident.AlertRef) {
 	if r.tally == nil && !r.noTally && historyLong(ctx, r.alertHistory()) {
 		r.startTally(ctx)
 	}
+}
+
+// maxForward bounds how many alerts the incident passes to its tally in
+// one signal, well under Temporal's payload limit (an alert reference is
+// bounded at a few KiB).
+const maxForward = 256
+
+// pendingAlerts adds to refs the alerts of the signals that are already
+// waiting, up to maxForward: while intake has not yet found the tally,
+// every signal the incident passes on costs it a round of history events,
+// and under a storm they come faster than it passes them one by one.
+func pendingAlerts(ctx workflow.Context, refs []incident.AlertRef) []incident.AlertRef {
+	c := workflow.GetSignalChannel(ctx, SignalAlerts)
+	for len(refs) < maxForward {
+		var more []incident.AlertRef
+		if !c.ReceiveAsync(&more) {
+			break
+		}
+		refs = append(refs, more...)
+	}
+	return refs
 }
 
 func (r *response) alertHistory() int {

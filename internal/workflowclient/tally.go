@@ -17,8 +17,10 @@ import (
 // An incident whose history grew long hands its alerts to an alert tally
 // (see workflows.AlertTally). Intake finds the tally by looking for it
 // every probeEvery writes to the incident, and from then on signals it
-// instead; the incident passes on whatever still reaches it meanwhile.
-const probeEvery = 32
+// instead; the incident passes on whatever still reaches it meanwhile, at
+// a few events of its history for each write. A look is one read, cheap
+// beside the writes it saves.
+const probeEvery = 8
 
 // tallies is what intake knows of the incidents' tallies: how many writes
 // each unit's incident took since intake last looked, and the tally to
@@ -103,7 +105,13 @@ func (s *Service) probeTally(wfID, runID string) {
 	defer cancel()
 	id := workflows.TallyID(wfID + "." + runID)
 	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
-	if err == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		// No tally yet: the incident counts its alerts itself.
+	case err != nil:
+		slog.Warn("could not look for the alert tally; the incident passes its alerts on", "tally", id, "err", err)
+	case desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		s.tallies.set(wfID, tallyRoute{id: id, runID: runID})
 	}
 }
