@@ -63,7 +63,8 @@ type Config struct {
 type sizes struct {
 	incidents    int           // alert → contained samples, each of quell, floor and peer
 	simultaneous int           // containers alerted at once
-	storm        time.Duration // the many-unit intake storm's length
+	stormUnits   int           // containers in the many-unit intake storm
+	stormPerUnit int           // alerts about each of them
 	oneUnit      int           // alerts in the one-unit storm, all counted by one incident (its tally past alert_history)
 	evidenceMB   int           // data written into each evidence container
 	evidenceRuns int           // evidence samples, each of quell and raw
@@ -72,9 +73,9 @@ type sizes struct {
 
 func sizesFor(quick bool) sizes {
 	if quick {
-		return sizes{incidents: 10, simultaneous: 30, storm: 2 * time.Second, oneUnit: 10000, evidenceMB: 64, evidenceRuns: 1, pods: 10}
+		return sizes{incidents: 10, simultaneous: 30, stormUnits: 40, stormPerUnit: 100, oneUnit: 10000, evidenceMB: 64, evidenceRuns: 1, pods: 10}
 	}
-	return sizes{incidents: 50, simultaneous: 200, storm: 10 * time.Second, oneUnit: 50000, evidenceMB: 384, evidenceRuns: 3, pods: 40}
+	return sizes{incidents: 50, simultaneous: 200, stormUnits: 200, stormPerUnit: 100, oneUnit: 50000, evidenceMB: 384, evidenceRuns: 3, pods: 40}
 }
 
 // bench is one run.

@@ -14,9 +14,9 @@ import (
 )
 
 // stormPlaybook takes every alert and parks its incident on an approval
-// gate nobody answers: the storm measures intake (parse, match, the
-// signal-with-start Temporal records before quell answers 202), not the
-// worker. The alerts name containers that do not exist.
+// gate nobody answers: the one-unit storm measures intake (parse, match,
+// the signal-with-start Temporal records before quell answers 202), not
+// the worker. Its alerts name a container that does not exist.
 const stormPlaybook = `name: bench-storm
 description: Intake storm target. Each incident waits on an approval nobody gives.
 match:
@@ -32,6 +32,31 @@ steps:
     with: {approvers: [nobody]}
 `
 
+// stormContainTag marks the alerts of the many-unit storm, which name real
+// containers: stormContainPlaybook, listed first, contains them and then
+// holds them open, counting the alerts that follow.
+const stormContainTag = "quell-bench-contain"
+
+const stormContainPlaybook = `name: bench-storm-contain
+description: Intake storm over many real containers. Each is contained, then its incident waits on an approval nobody gives.
+match:
+  source: falco
+  target: docker
+  min_priority: debug
+  rules: ["*"]
+  tags: [` + stormContainTag + `]
+  required_fields: [target.container_id]
+steps:
+  - id: contain
+    kind: docker:isolate
+    timeout: 30s
+    retry: {max_attempts: 5, initial_interval: 200ms}
+  - id: hold
+    kind: approval
+    timeout: 1h
+    with: {approvers: [nobody]}
+`
+
 // storm measures alert intake on a quell dev of its own, with the storm
 // playbook, first with every alert about one unit, then each about another.
 func (b *bench) storm(ctx context.Context) error {
@@ -40,8 +65,11 @@ func (b *bench) storm(ctx context.Context) error {
 	if err := os.MkdirAll(pbDir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(pbDir, "storm.yaml"), []byte(stormPlaybook), 0o644); err != nil {
-		return err
+	// Playbooks load in file name order, and the first that matches runs.
+	for name, text := range map[string]string{"1-contain.yaml": stormContainPlaybook, "2-hold.yaml": stormPlaybook} {
+		if err := os.WriteFile(filepath.Join(pbDir, name), []byte(text), 0o644); err != nil {
+			return err
+		}
 	}
 	dev, err := rig.StartDev(ctx, rig.DevOptions{Bin: b.bin, Name: "quell-dev-storm",
 		DataDir: filepath.Join(b.dir, "storm-data"), Playbooks: pbDir, LogDir: b.dir})
@@ -70,24 +98,70 @@ func (b *bench) stormBoth(ctx context.Context, api *rig.API) error {
 	b.stormResults("one unit", one)
 	b.add(absolute("intake storm, one unit: alerts lost (alerts_count)", "alerts", float64(lost), one.accepted, atMost(0, "0")))
 
-	base, err := rig.RandomHex(2)
+	return b.stormMany(ctx, api)
+}
+
+// stormMany sends alerts about many running containers at once, each
+// container's in turn, and checks that each container's incident counts
+// exactly its alerts and contained it.
+func (b *bench) stormMany(ctx context.Context, api *rig.API) error {
+	units, perUnit := b.size.stormUnits, b.size.stormPerUnit
+	tagged, err := b.alert.Tagged(stormContainTag)
 	if err != nil {
 		return err
 	}
-	many := hammer(ctx, api, b.cfg.StormClients, b.size.storm, 0, func(i int64) []byte {
-		return b.alert.For(fmt.Sprintf("%s%08x", base, i))
+	nw, err := b.lab.Network(ctx)
+	if err != nil {
+		return err
+	}
+	b.logf("many units: starting %d containers", units)
+	cs, err := b.lab.Containers(ctx, units, []string{nw})
+	defer b.remove(cs)
+	if err != nil {
+		return err
+	}
+	bodies := make([][]byte, units)
+	for i, c := range cs {
+		bodies[i] = tagged.For(c.ID)
+	}
+	start := time.Now()
+	many := hammer(ctx, api, b.cfg.StormClients, 10*time.Minute, int64(units*perUnit), func(i int64) []byte {
+		return bodies[(i-1)%int64(units)]
 	})
 	b.logf("many units: %d accepted, %d refused in %v (%v)", many.accepted, many.refused, many.elapsed, many.firstErr)
-	if distinct := len(many.incidents); distinct != many.accepted {
-		b.problem("intake storm, many units: %d alerts accepted but %d distinct incidents", many.accepted, distinct)
+	b.stormResults(fmt.Sprintf("%d units", units), many)
+	if len(many.incidents) != units {
+		b.problem("intake storm, %d units: alerts went to %d incidents", units, len(many.incidents))
 	}
-	b.stormResults("many units", many)
+	// Every incident counts its unit's alerts exactly, and contained it.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	miscounted := 0
+	for id, n := range many.incidents {
+		inc, err := api.WaitIncident(ctx, id, 250*time.Millisecond, func(i incident.Incident) bool {
+			return i.AlertsCount >= n
+		})
+		if err != nil || inc.AlertsCount != n {
+			miscounted++
+			b.logf("incident %s: counts %d alerts of the %d it answered (%v)", id, inc.AlertsCount, n, err)
+		}
+	}
+	b.add(absolute(fmt.Sprintf("intake storm, %d units: incidents whose count is not exact", units), "incidents", float64(miscounted), len(many.incidents), atMost(0, "0")))
+	notContained := 0
+	for _, c := range cs {
+		if _, err := b.waitContained(ctx, c, start, time.Minute); err != nil {
+			notContained++
+			b.logf("many units: %v", err)
+		}
+	}
+	b.add(absolute(fmt.Sprintf("intake storm, %d units: containers not contained", units), "containers", float64(notContained), units, atMost(0, "0")))
 	return nil
 }
 
 func (b *bench) stormResults(what string, r stormRun) {
 	rate := float64(r.accepted) / r.elapsed.Seconds()
 	b.add(absolute("intake storm, "+what+": accepted", "alerts/s", rate, r.accepted, atLeast(5000, "≥ 5,000/s")))
+	b.add(info("intake storm, "+what+": answer p50", "ms", r.latencies.percentile(50), len(r.latencies)))
 	b.add(info("intake storm, "+what+": answer p99", "ms", r.latencies.percentile(99), len(r.latencies)))
 	if r.refused > 0 {
 		b.problem("intake storm, %s: %d alerts refused (first: %v)", what, r.refused, r.firstErr)
