@@ -61,14 +61,14 @@ type Config struct {
 
 // sizes are a run's sample counts and sizes.
 type sizes struct {
-	incidents    int           // alert → contained samples, each of quell, floor and peer
-	simultaneous int           // containers alerted at once
-	stormUnits   int           // containers in the many-unit intake storm
-	stormPerUnit int           // alerts about each of them
-	oneUnit      int           // alerts in the one-unit storm, all counted by one incident (its tally past alert_history)
-	evidenceMB   int           // data written into each evidence container
-	evidenceRuns int           // evidence samples, each of quell and raw
-	pods         int           // alert → pod quarantined samples, each of quell and floor
+	incidents    int // alert → contained samples, each of quell, floor and peer
+	simultaneous int // containers alerted at once
+	stormUnits   int // containers in the many-unit intake storm
+	stormPerUnit int // alerts about each of them
+	oneUnit      int // alerts in the one-unit storm, all counted by one incident (its tally past alert_history)
+	evidenceMB   int // data written into each evidence container
+	evidenceRuns int // evidence samples, each of quell and raw
+	pods         int // alert → pod quarantined samples, each of quell and floor
 }
 
 func sizesFor(quick bool) sizes {
