@@ -55,6 +55,12 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer srv.Stop()
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = srv.WaitReady(wctx)
+	cancel()
+	if err != nil {
+		return err
+	}
 	uiURL := "off"
 	if *uiPort >= 0 {
 		ui, err := startUI(srv, *uiPort, *uiWritable, cfg.Temporal.Namespace, log)

@@ -31,6 +31,9 @@ import (
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/quell-ir/quell/internal/devserver/apikey"
 )
@@ -191,21 +194,40 @@ func (s *Server) Namespace() string { return s.ns }
 // Stop shuts every service down.
 func (s *Server) Stop() error { return s.srv.Stop() }
 
-// WaitReady dials the frontend until it answers or ctx ends.
+// WaitReady asks the frontend's gRPC health service, as the SDK's Dial does,
+// until it reports the workflow service serving or ctx ends. A listening
+// socket is not enough: after a restart on an existing database the frontend
+// accepts connections a while before it is healthy.
 func (s *Server) WaitReady(ctx context.Context) error {
+	conn, err := grpc.NewClient(s.hostPort, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("temporal frontend %s: %w", s.hostPort, err)
+	}
+	defer conn.Close()
+	health := healthpb.NewHealthClient(conn)
+	var last error
 	for {
-		conn, err := net.DialTimeout("tcp", s.hostPort, time.Second)
-		if err == nil {
-			conn.Close()
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		resp, err := health.Check(cctx, &healthpb.HealthCheckRequest{Service: workflowService})
+		cancel()
+		switch {
+		case err != nil:
+			last = err
+		case resp.GetStatus() == healthpb.HealthCheckResponse_SERVING:
 			return nil
+		default:
+			last = fmt.Errorf("health %v", resp.GetStatus())
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("temporal frontend %s: %w", s.hostPort, ctx.Err())
+			return fmt.Errorf("temporal frontend %s not healthy: %w (last: %v)", s.hostPort, ctx.Err(), last)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
+
+// workflowService is the name the frontend's health service answers for.
+const workflowService = "temporal.api.workflowservice.v1.WorkflowService"
 
 func serverConfig(opts Options, ports []int) *config.Config {
 	sqlCfg := &config.SQL{
