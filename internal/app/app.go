@@ -212,7 +212,7 @@ func (w *Worker) Stop() {
 // NewWorker builds the worker that runs incident workflows over the kinds,
 // and their activities against the Docker daemon in cfg; Close the runtime
 // after the worker stops.
-func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *workflows.Registry) (*Worker, error) {
+func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *workflows.Registry, pbs []playbooks.Playbook) (*Worker, error) {
 	// Pollers scale with the backlog: a burst of incidents finds enough of
 	// them waiting that its first workflow tasks and isolations are matched
 	// at once instead of queued.
@@ -235,6 +235,7 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 				workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
 			w.RegisterWorkflowWithOptions(workflows.LookupUnit, workflow.RegisterOptions{Name: workflows.LookupWorkflow})
 			w.RegisterWorkflowWithOptions(workflows.AlertTally, workflow.RegisterOptions{Name: workflows.TallyWorkflow})
+			w.RegisterWorkflowWithOptions(workflows.AlertInbox, workflow.RegisterOptions{Name: workflows.InboxWorkflow})
 		}
 		all = append(all, w)
 	}
@@ -263,6 +264,8 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 			StopGrace:  10 * time.Second,
 		},
 		registryActivities(cfg, rt),
+		// The inboxes' alerts go to their incidents as intake sends them.
+		&activities.Intake{Forwarder: Incidents(c, cfg, pbs)},
 	}
 	if slackConfig(cfg).Enabled() {
 		acts = append(acts, &activities.Notify{Chat: notifier(cfg)})
@@ -306,7 +309,7 @@ func trustedSources(images []config.ImageSource) []activities.TrustedSource {
 func Incidents(c client.Client, cfg config.Config, pbs []playbooks.Playbook) *workflowclient.Service {
 	return &workflowclient.Service{Client: c, Namespace: cfg.Temporal.Namespace, Approvers: cfg.Approvals.Approvers,
 		DedupWindow: cfg.Incidents.DedupWindow, AlertHistory: cfg.Incidents.AlertHistory, Notify: slackConfig(cfg).Enabled(), Playbooks: pbs,
-		Clusters: clusterPicker(cfg)}
+		Clusters: clusterPicker(cfg), Inbox: true}
 }
 
 // NewAPI builds the HTTP API over the incident workflows.

@@ -70,7 +70,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		return nil, err
 	}
 	if parts.Worker {
-		if p.worker, err = NewWorker(p.Client, cfg, p.docker, p.Kinds); err != nil {
+		if p.worker, err = NewWorker(p.Client, cfg, p.docker, p.Kinds, p.Playbooks); err != nil {
 			p.Close()
 			return nil, err
 		}

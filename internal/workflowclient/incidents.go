@@ -48,8 +48,14 @@ type Service struct {
 	// that alerts about one pod join one incident whichever detector sent
 	// them; nil when no cluster is configured.
 	Clusters ClusterPicker
+	// Inbox sends the alerts of units whose incident intake has just seen
+	// open through the alert inboxes (see workflows.AlertInbox); the
+	// worker must run them.
+	Inbox bool
 
 	intake  batcher[queued]
+	inboxes batcher[boxed]
+	open    openRuns
 	tallies tallies
 }
 
@@ -83,10 +89,20 @@ func (s *Service) Open(ctx context.Context, a alert.Alert) (incident.Opened, err
 	}
 	wfID := WorkflowID(a)
 	ref := incident.RefOf(a)
-	opened, err := s.intake.add(ctx, wfID, queued{alert: a, playbook: pb, ref: ref}, refSize(ref), s.signalWithStart)
+	q := queued{alert: a, playbook: pb, ref: ref}
+	if runID, ok := s.open.recent(wfID, time.Now()); ok && s.Inbox {
+		if _, err := s.inboxes.add(ctx, workflows.InboxID(wfID), boxed{unit: wfID, queued: q}, refSize(ref), s.signalInbox); err != nil {
+			return incident.Opened{}, err
+		}
+		return inboxed(wfID, runID), nil
+	}
+	opened, err := s.intake.add(ctx, wfID, q, refSize(ref), func(ctx context.Context, wfID string, batch []queued) (batchOpened, error) {
+		return s.signalWithStart(ctx, wfID, batch, requestID())
+	})
 	if err != nil {
 		return incident.Opened{}, err
 	}
+	s.open.saw(wfID, opened.runID, time.Now())
 	return incident.Opened{IncidentID: wfID + "." + opened.runID, Deduplicated: !opened.started}, nil
 }
 
@@ -152,7 +168,7 @@ func orLocal(host string) string {
 func (s *Service) resolve(ctx context.Context, a alert.Alert) (incident.Opened, error) {
 	wfID := WorkflowID(a)
 	refs := []incident.AlertRef{incident.RefOf(a)}
-	if runID := s.signalTally(ctx, wfID, refs); runID != "" {
+	if runID := s.signalTally(ctx, wfID, refs, requestID()); runID != "" {
 		return incident.Opened{IncidentID: wfID + "." + runID, Deduplicated: true}, nil
 	}
 	err := s.Client.SignalWorkflow(ctx, wfID, "", workflows.SignalAlerts, refs)
@@ -181,8 +197,8 @@ type queued struct {
 func refSize(r incident.AlertRef) int { return 200 + len(r.Rule) + len(r.Output) + len(r.Digest) }
 
 // signalWithStart records a batch of alerts about one unit: the first one
-// opens the incident if none is open.
-func (s *Service) signalWithStart(ctx context.Context, wfID string, batch []queued) (batchOpened, error) {
+// opens the incident if none is open. Temporal takes a request ID once.
+func (s *Service) signalWithStart(ctx context.Context, wfID string, batch []queued, reqID string) (batchOpened, error) {
 	first := batch[0]
 	dc := converter.GetDefaultDataConverter()
 	input, err := dc.ToPayloads(workflows.IncidentInput{
@@ -196,7 +212,7 @@ func (s *Service) signalWithStart(ctx context.Context, wfID string, batch []queu
 	for i, q := range batch {
 		refs[i] = q.ref
 	}
-	if runID := s.signalTally(ctx, wfID, refs); runID != "" {
+	if runID := s.signalTally(ctx, wfID, refs, reqID); runID != "" {
 		return batchOpened{runID: runID}, nil
 	}
 	signal, err := dc.ToPayloads(refs)
@@ -218,7 +234,7 @@ func (s *Service) signalWithStart(ctx context.Context, wfID string, batch []queu
 		SignalName:            workflows.SignalAlerts,
 		SignalInput:           signal,
 		Identity:              "quell-api",
-		RequestId:             requestID(),
+		RequestId:             reqID,
 		WorkflowIdReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		Memo:                  memo,
 	})

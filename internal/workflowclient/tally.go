@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"sync"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/workflows"
@@ -79,12 +82,22 @@ func (t *tallies) wrote(wfID string) bool {
 // signalTally records a batch in the unit's tally, if intake knows one,
 // and returns the incident's run ID; "" when there is none, it has closed
 // or it did not answer, and the batch goes to the incident.
-func (s *Service) signalTally(ctx context.Context, wfID string, refs []incident.AlertRef) string {
+func (s *Service) signalTally(ctx context.Context, wfID string, refs []incident.AlertRef, reqID string) string {
 	r := s.tallies.route(wfID)
 	if r.id == "" {
 		return ""
 	}
-	err := s.Client.SignalWorkflow(ctx, r.id, "", workflows.SignalAlerts, refs)
+	input, err := converter.GetDefaultDataConverter().ToPayloads(refs)
+	if err == nil {
+		_, err = s.Client.WorkflowService().SignalWorkflowExecution(ctx, &workflowservice.SignalWorkflowExecutionRequest{
+			Namespace:         s.Namespace,
+			WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: r.id},
+			SignalName:        workflows.SignalAlerts,
+			Input:             input,
+			Identity:          "quell-api",
+			RequestId:         reqID,
+		})
+	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		s.tallies.set(wfID, tallyRoute{})
