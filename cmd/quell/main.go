@@ -6,6 +6,7 @@
 //	quell serve                     the HTTP API against a Temporal cluster
 //	quell worker                    the workflow and activity worker
 //	quell playbook validate FILE... check playbooks
+//	quell playbook schema           the JSON Schema of playbooks, for editors
 //	quell steps                     the step kinds playbooks may use
 //	quell version
 package main
@@ -38,7 +39,7 @@ func commands() []command {
 		{"dev", "run everything on one machine: embedded Temporal, worker and HTTP API", runDev},
 		{"serve", "run the HTTP API against a Temporal cluster", runServe},
 		{"worker", "run the workflow and activity worker against a Temporal cluster", runWorker},
-		{"playbook", "playbook validate FILE...: check playbooks", runPlaybook},
+		{"playbook", "playbook validate FILE... | schema: check playbooks, print their JSON Schema", runPlaybook},
 		{"steps", "list the step kinds playbooks may use", runSteps},
 		{"token", "token create|list|revoke|hash: API tokens kept as hashes in the data dir", runToken},
 		{"blocks", "blocks list|lift INCIDENT: the admission blocks of bad images on the Kubernetes clusters", runBlocks},

@@ -17,12 +17,41 @@ import (
 	"github.com/quell-ir/quell/workflows"
 )
 
-// runPlaybook runs `quell playbook validate FILE...`.
+// playbookUsage is the usage of `quell playbook`.
+const playbookUsage = "usage: quell playbook validate FILE... | quell playbook schema"
+
+// runPlaybook runs `quell playbook validate FILE...` and `quell playbook
+// schema`.
 func runPlaybook(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "validate" {
-		return usageError("usage: quell playbook validate FILE...")
+	if len(args) == 0 {
+		return usageError(playbookUsage)
 	}
-	files := args[1:]
+	switch args[0] {
+	case "validate":
+		return runValidate(args[1:], stdout)
+	case "schema":
+		return runSchema(args[1:], stdout)
+	}
+	return usageError(playbookUsage)
+}
+
+// runSchema prints the JSON Schema of playbook files, from the playbook
+// types and the registry of step kinds (playbooks/schema.json is its
+// published copy).
+func runSchema(args []string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return usageError("usage: quell playbook schema")
+	}
+	kinds, err := app.Kinds()
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(playbooks.SchemaJSON(kinds.Playbooks()))
+	return err
+}
+
+// runValidate checks playbook files against the registry of step kinds.
+func runValidate(files []string, stdout io.Writer) error {
 	if len(files) == 0 {
 		return usageError("usage: quell playbook validate FILE...")
 	}
