@@ -39,7 +39,18 @@ func (m Match) Matches(a alert.Alert) bool {
 		hasAll(a.Tags, m.Tags) &&
 		m.hasFields(a) &&
 		m.hasLabels(a.Labels) &&
-		m.hasFindings(a.Vulnerabilities)
+		m.hasFindings(a.Vulnerabilities) &&
+		m.whenHolds(a)
+}
+
+// whenHolds reports whether m's condition, if any, holds for a; one whose
+// evaluation fails (the alert lacks a field it reads) does not.
+func (m Match) whenHolds(a alert.Alert) bool {
+	if m.When == "" {
+		return true
+	}
+	ok, err := EvalCondition(m.When, Facts{Alert: a})
+	return err == nil && ok
 }
 
 // hasLabels reports whether every label pattern of m matches the alert's
@@ -168,6 +179,9 @@ func (m Match) problems() []string {
 	add := func(format string, args ...any) { out = append(out, "match: "+fmt.Sprintf(format, args...)) }
 	if m.Source == "" {
 		add("source required")
+	}
+	if msg := condProblem("when", m.When); msg != "" {
+		add("%s", msg)
 	}
 	if m.Target != "" && !slices.Contains(targetKinds, m.Target) {
 		add("target %q unknown (want %s)", m.Target, oneOf(targetKinds))

@@ -22,6 +22,7 @@ type playbookYAML struct {
 	Description string    `yaml:"description"`
 	Match       matchYAML `yaml:"match"`
 	Steps       []Step    `yaml:"steps"`
+	DryRun      bool      `yaml:"dry_run"`
 }
 
 // matchYAML is the YAML form of a Match.
@@ -36,6 +37,7 @@ type matchYAML struct {
 	MinCount       int               `yaml:"min_count"`
 	Fixable        bool              `yaml:"fixable"`
 	Labels         map[string]string `yaml:"labels"`
+	When           string            `yaml:"when"`
 }
 
 // priorityYAML is an alert.Priority whose decoding errors carry their line
@@ -81,9 +83,11 @@ func Parse(file string, data []byte, reg *Registry) (Playbook, error) {
 			Source: m.Source, Target: m.Target, MinPriority: alert.Priority(m.MinPriority),
 			Rules: m.Rules, Tags: m.Tags, RequiredFields: m.RequiredFields,
 			MinSeverity: m.MinSeverity, MinCount: m.MinCount, Fixable: m.Fixable, Labels: m.Labels,
+			When: m.When,
 		},
-		Steps: doc.Steps,
-		File:  file,
+		Steps:  doc.Steps,
+		DryRun: doc.DryRun,
+		File:   file,
 	}
 	if err := p.Validate(reg); err != nil {
 		return Playbook{}, locate(file, data, err)

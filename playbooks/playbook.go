@@ -28,6 +28,9 @@ type Playbook struct {
 	Match Match `yaml:"match" json:"match"`
 	// Steps run in order.
 	Steps []Step `yaml:"steps" json:"steps"`
+	// DryRun runs every step as a dry run (see Step.DryRun): the incident
+	// records what the playbook would have done and changes nothing.
+	DryRun bool `yaml:"dry_run" json:"dry_run,omitempty"`
 	// File is where the playbook was loaded from, when it came from a file.
 	File string `yaml:"-" json:"file,omitempty"`
 }
@@ -71,6 +74,10 @@ type Match struct {
 	// "regex:<re>". A label the alert lacks (or has empty) matches no
 	// pattern. Alertmanager alerts and quell's own format carry labels.
 	Labels map[string]string `yaml:"labels" json:"labels,omitempty"`
+	// When is a CEL condition over the alert and its target that must
+	// hold too, e.g. `alert.priority_level >= 6 && "shell" in alert.tags`;
+	// type-checked when the playbook loads.
+	When string `yaml:"when" json:"when,omitempty"`
 }
 
 // Step is one action of a playbook, run as a Temporal activity (or, for a
@@ -90,6 +97,14 @@ type Step struct {
 	Retry *Retry `yaml:"retry" json:"retry,omitempty"`
 	// OnFailure is OnFailureAbort or OnFailureContinue.
 	OnFailure string `yaml:"on_failure" json:"on_failure"`
+	// When is a CEL condition over the alert, the target and earlier
+	// steps' results (steps.<id>.status, .summary, .error); the step is
+	// skipped, and the timeline says why, when it does not hold. E.g.
+	// `alert.priority != "emergency"`. Type-checked when the playbook loads.
+	When string `yaml:"when" json:"when,omitempty"`
+	// DryRun records what the step would do and does nothing; a step that
+	// only reads (a snapshot) runs for real unless it is set here.
+	DryRun bool `yaml:"dry_run" json:"dry_run,omitempty"`
 }
 
 // Retry is a step's retry policy, in the terms of Temporal's RetryPolicy.

@@ -154,6 +154,9 @@ func (s *Step) check(reg *Registry, i int, ids map[string]int) []string {
 		msgs = append(msgs, s.applyParams(k)...)
 		msgs = append(msgs, s.applyPolicy(k)...)
 	}
+	if msg := condProblem("when", s.When); msg != "" {
+		msgs = append(msgs, msg)
+	}
 	if s.OnFailure == "" {
 		s.OnFailure = OnFailureAbort
 	} else if s.OnFailure != OnFailureAbort && s.OnFailure != OnFailureContinue {

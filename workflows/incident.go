@@ -135,6 +135,19 @@ func (r *response) run(ctx workflow.Context) (incident.Incident, error) {
 			r.skip(ctx, i)
 			continue
 		}
+		// Only playbooks written since conditions existed have any, so
+		// the histories of running incidents hold no such evaluation.
+		if s.When != "" {
+			holds, err := r.when(ctx, i)
+			if err != nil {
+				r.finish(ctx, i, "", err)
+				continue
+			}
+			if !holds {
+				r.skipWhen(ctx, i)
+				continue
+			}
+		}
 		r.runStep(ctx, i)
 	}
 	r.close(ctx)
