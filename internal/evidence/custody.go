@@ -53,7 +53,7 @@ func readCustody(dir string) ([]CustodyEntry, error) {
 func (f *Folder) appendCustody(e CustodyEntry) error {
 	e.Time = f.store.clock()
 	e.Actor = f.actor
-	return appendLine(filepath.Join(f.inc.dir, CustodyName), e)
+	return appendChained(f.inc.dir, e)
 }
 
 // reconcileCustody adds the "collected" entry of every journaled artifact

@@ -45,7 +45,10 @@ func TestCustodyChain(t *testing.T) {
 		if i > 0 && !got.Time.After(entries[i-1].Time) {
 			t.Errorf("entry %d time %v not after %v", i, got.Time, entries[i-1].Time)
 		}
-		got.Time = want[i].Time
+		if got.Prev == "" {
+			t.Errorf("entry %d has no link to the line before", i)
+		}
+		got.Time, got.Prev = want[i].Time, ""
 		if got != want[i] {
 			t.Errorf("entry %d = %+v, want %+v", i, got, want[i])
 		}
@@ -69,7 +72,7 @@ func TestCustodyLogLines(t *testing.T) {
 	if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"action", "artifact", "host", "sha256", "time", "version", "who"}
+	want := []string{"action", "artifact", "host", "prev", "sha256", "time", "version", "who"}
 	if got := slices.Sorted(maps.Keys(line)); !slices.Equal(got, want) {
 		t.Errorf("custody line keys = %v, want %v", got, want)
 	}

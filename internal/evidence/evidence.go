@@ -7,7 +7,8 @@
 //
 //	<artifacts>        at their names, e.g. "inspect.json", "logs/stdout.log", mode 0440
 //	.journal.jsonl     completed artifacts, one JSON line each, appended and fsynced on commit
-//	custody.log        the chain of custody, JSON lines, append-only and fsynced
+//	custody.log        the chain of custody, JSON lines, append-only and fsynced, each
+//	                   line carrying the SHA-256 of the line before it (see Chain)
 //	manifest.json      written once by Seal from the journal, mode 0440
 //
 // An artifact is written to a temporary ".<base>.partial" file beside its
@@ -120,4 +121,8 @@ type CustodyEntry struct {
 	Actor
 	// Note says more, e.g. why a file was discarded or what verification found.
 	Note string `json:"note,omitempty"`
+	// Prev is the hex SHA-256 of the line before this one in custody.log
+	// (of no bytes for the first line): the link of the hash chain. Lines
+	// written before the chain have none.
+	Prev string `json:"prev,omitempty"`
 }

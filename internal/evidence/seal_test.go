@@ -66,7 +66,7 @@ func TestSealShape(t *testing.T) {
 		t.Fatalf("%d custody entries in manifest, want %d (the collections)", len(custody), len(arts))
 	}
 	entry, _ := custody[0].(map[string]any)
-	wantEntry := []string{"action", "artifact", "host", "sha256", "time", "version", "who"}
+	wantEntry := []string{"action", "artifact", "host", "prev", "sha256", "time", "version", "who"}
 	if got := slices.Sorted(maps.Keys(entry)); !slices.Equal(got, wantEntry) {
 		t.Errorf("custody entry keys = %v, want %v", got, wantEntry)
 	}

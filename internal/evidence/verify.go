@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -80,13 +79,18 @@ func (s *Store) Verify(ctx context.Context, incidentID string, actor Actor, prog
 	return v, nil
 }
 
-// checkSealed compares the manifest's hash with the newest "sealed" entry.
+// checkSealed checks the custody log's hash chain and compares the
+// manifest's hash with the newest "sealed" entry.
 func checkSealed(dir, sum string) []Problem {
-	entries, err := readCustody(dir)
-	if err != nil {
+	chain, err := readChain(dir)
+	var broken *ChainError
+	switch {
+	case errors.As(err, &broken):
+		return []Problem{{Artifact: CustodyName, Reason: fmt.Sprintf("line %d: %s", broken.Line, broken.Reason)}}
+	case err != nil:
 		return []Problem{{Artifact: CustodyName, Reason: "unreadable: " + err.Error()}}
 	}
-	e, ok := lastSealed(entries)
+	e, ok := lastSealed(chain.Entries)
 	switch {
 	case !ok:
 		return []Problem{{Artifact: ManifestName, Got: sum, Reason: "no sealed custody entry"}}
@@ -218,5 +222,5 @@ func (s *Store) recordVerification(v Verification, actor Actor) error {
 	inc := s.incident(v.IncidentID)
 	inc.mu.Lock()
 	defer inc.mu.Unlock()
-	return appendLine(filepath.Join(inc.dir, CustodyName), e)
+	return appendChained(inc.dir, e)
 }
