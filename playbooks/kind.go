@@ -39,6 +39,10 @@ type Kind struct {
 	Destructive bool `json:"destructive,omitempty"`
 	// Preserves marks a kind that takes evidence of its target.
 	Preserves bool `json:"preserves,omitempty"`
+	// ReadOnly marks a kind that changes nothing of its target (it reads
+	// or writes evidence and reports), so a dry-run playbook may run it
+	// for real (dry_run: false on the step).
+	ReadOnly bool `json:"read_only,omitempty"`
 	// Gate marks a human gate, run by the workflow itself with no activity.
 	Gate bool `json:"gate,omitempty"`
 	// Needs lists the Docker API calls or Kubernetes RBAC verbs the kind

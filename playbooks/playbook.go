@@ -102,9 +102,10 @@ type Step struct {
 	// skipped, and the timeline says why, when it does not hold. E.g.
 	// `alert.priority != "emergency"`. Type-checked when the playbook loads.
 	When string `yaml:"when" json:"when,omitempty"`
-	// DryRun records what the step would do and does nothing; a step that
-	// only reads (a snapshot) runs for real unless it is set here.
-	DryRun bool `yaml:"dry_run" json:"dry_run,omitempty"`
+	// DryRun true records what the step would do and does nothing. In a
+	// dry-run playbook every step is a dry run but the report; false runs
+	// a read-only step (a snapshot, say) there for real.
+	DryRun *bool `yaml:"dry_run" json:"dry_run,omitempty"`
 }
 
 // Retry is a step's retry policy, in the terms of Temporal's RetryPolicy.
@@ -121,6 +122,15 @@ type Retry struct {
 	MaximumInterval Duration `yaml:"maximum_interval" json:"maximum_interval,omitempty"`
 	// NonRetryable lists application error types that are never retried.
 	NonRetryable []string `yaml:"non_retryable" json:"non_retryable,omitempty"`
+}
+
+// StepDryRun reports whether step i of p is a dry run: its own dry_run
+// says so, or else the playbook's.
+func (p Playbook) StepDryRun(i int) bool {
+	if d := p.Steps[i].DryRun; d != nil {
+		return *d
+	}
+	return p.DryRun
 }
 
 // Select returns the first playbook, in the order given, that matches a.

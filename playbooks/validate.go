@@ -57,6 +57,9 @@ func (p *Playbook) Validate(reg *Registry) error {
 		s := &p.Steps[i]
 		msgs := s.check(reg, i, ids)
 		if k, ok := reg.Kind(s.Kind); ok {
+			if p.DryRun && s.DryRun != nil && !*s.DryRun && !k.ReadOnly {
+				msgs = append(msgs, "dry_run: false in a dry-run playbook, but the kind changes its target (only read-only kinds may run for real there)")
+			}
 			if k.Destructive && !preserved {
 				msgs = append(msgs, destructiveProblem(reg, soft))
 			}

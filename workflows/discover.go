@@ -17,6 +17,7 @@ const KindDiscover = "docker:discover"
 var discoverKind = define(Kind{
 	Kind: playbooks.Kind{
 		Name:        KindDiscover,
+		ReadOnly:    true,
 		Description: "Find every container, running or stopped, that uses the incident's image; each becomes a unit of the incident.",
 		Needs:       []string{"GET /containers/json?all=1"},
 		// A daemon busy with many incidents' exports can take minutes to list.

@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/quell-ir/quell/activities"
 	"github.com/quell-ir/quell/internal/alert"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/playbooks"
@@ -80,6 +81,8 @@ type response struct {
 	// noTally is set when the incident counts its alerts itself to the
 	// end: it started before tallies, or its tally failed.
 	noTally bool
+	// live is the unit as a dry run read it, once.
+	live *activities.InspectUnitResult
 }
 
 // compensation undoes one step's effect.
@@ -228,6 +231,9 @@ func (r *response) close(ctx workflow.Context) {
 		r.inc.Resolution = "every step ran"
 		if failed := r.failedSteps(); len(failed) > 0 {
 			r.inc.Resolution = fmt.Sprintf("every step ran; failed and continued: %v", failed)
+		}
+		if r.in.Playbook.DryRun {
+			r.inc.Resolution = "dry run, nothing changed: " + r.inc.Resolution
 		}
 	}
 	r.event(ctx, "incident.closed", "", fmt.Sprintf("%s: %s", r.inc.Status, r.inc.Resolution))

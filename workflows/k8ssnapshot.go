@@ -34,6 +34,7 @@ var k8sSnapshotKind = define(Kind{
 			{Name: "checkpoint", Type: "bool", Default: false, Description: "ask the kubelet for a checkpoint of each container (needs create on nodes/proxy)"},
 		},
 		Preserves:      true,
+		ReadOnly:       true,
 		Needs:          kube.Needs(kube.OpSnapshot),
 		DefaultTimeout: 30 * time.Minute,
 		DefaultRetry:   playbooks.Retry{MaxAttempts: 10, InitialInterval: playbooks.Duration(time.Second), BackoffCoefficient: 2},

@@ -15,7 +15,8 @@ const KindReport = "report:write"
 
 var reportKind = define(Kind{
 	Kind: playbooks.Kind{
-		Name: KindReport,
+		Name:     KindReport,
+		ReadOnly: true,
 		Description: "Write the post-incident report (Markdown and JSON): timeline, steps with times, " +
 			"approvals, evidence and time to contain. Runs even when an earlier step aborted the playbook.",
 		DefaultTimeout: time.Minute,

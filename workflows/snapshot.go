@@ -35,6 +35,7 @@ var snapshotKind = define(Kind{
 			{Name: "commit", Type: "bool", Default: true, Description: "commit the container to an image tagged quell-evidence:<incident>"},
 		},
 		Preserves: true,
+		ReadOnly:  true,
 		Needs: []string{"GET /containers/{id}/json", "GET /containers/{id}/logs", "GET /containers/{id}/changes",
 			"GET /containers/{id}/top", "GET /containers/{id}/export", "POST /commit"},
 		DefaultTimeout: 30 * time.Minute,

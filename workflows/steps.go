@@ -43,7 +43,9 @@ func (r *response) runStep(ctx workflow.Context, i int) {
 
 	var summary string
 	var err error
-	if k, ok := r.kinds.Kind(s.Kind); ok {
+	if k, ok := r.kinds.Kind(s.Kind); ok && r.in.Playbook.StepDryRun(i) && !k.Always {
+		summary, err = r.dryRun(ctx, i)
+	} else if ok {
 		summary, err = k.run(r, ctx, i)
 	} else {
 		err = temporal.NewNonRetryableApplicationError("no implementation for step kind "+s.Kind, activities.ErrTypeBadPlaybook, nil)

@@ -16,6 +16,7 @@ const KindVerify = "evidence:verify"
 var verifyKind = define(Kind{
 	Kind: playbooks.Kind{
 		Name:           KindVerify,
+		ReadOnly:       true,
 		Description:    "Recompute the SHA-256 of every artifact in the manifest; a mismatch or a missing file fails the step.",
 		DefaultTimeout: 30 * time.Minute,
 		DefaultRetry:   playbooks.Retry{MaxAttempts: 5, InitialInterval: playbooks.Duration(time.Second), BackoffCoefficient: 2},
