@@ -40,11 +40,15 @@ const (
 	// inboxRunEvents is how long an inbox's history grows before it
 	// continues as new, carrying what it has not forwarded.
 	inboxRunEvents = 2000
-	// forwardBytes bounds one round's activity input, and forwardRefs the
-	// alerts of one group in it (the signal to the incident), both well
-	// under Temporal's 2 MiB payload limit.
+	// forwardBytes bounds one round's activity input, and so the signal
+	// to each incident in it, and forwardRefs the alerts of one group,
+	// well under Temporal's 2 MiB payload limit; a storm on one unit
+	// still goes on at a megabyte of alerts a round.
 	forwardBytes = 1 << 20
-	forwardRefs  = 512
+	forwardRefs  = 4096
+	// carryBytes bounds what an inbox carries into its next run: one with
+	// more waiting forwards it first, however long its history.
+	carryBytes = 1 << 20
 	// roundEvery is the least time between two rounds' starts: each
 	// round costs a write and a workflow task on every unit it names, so
 	// under a storm over many units rounds are fewer and carry more,
@@ -89,7 +93,7 @@ func AlertInbox(ctx workflow.Context, in Inbox) error {
 	}
 	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
 	var heldSince, lastRound time.Time
-	for round := 1; !historyLong(ctx, inboxRunEvents); round++ {
+	for round := 1; !historyLong(ctx, inboxRunEvents) || box.bytes() > carryBytes; round++ {
 		take()
 		if len(box.pending) == 0 {
 			// Wait for alerts, or for the held ones' next try.
@@ -234,6 +238,20 @@ func (b *inbox) next() []activities.AlertGroup {
 		b.pending = b.pending[1:]
 	}
 	return out
+}
+
+// bytes estimates the encoded size of what the inbox holds.
+func (b *inbox) bytes() int {
+	n := 0
+	for _, gs := range [][]activities.AlertGroup{b.pending, b.held} {
+		for _, g := range gs {
+			n += firstSize(g)
+			for _, r := range g.Refs {
+				n += refBytes(r)
+			}
+		}
+	}
+	return n
 }
 
 // firstSize is the encoded size of a group's first alert and names.

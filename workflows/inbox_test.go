@@ -131,7 +131,7 @@ func TestInboxForwardsEveryAlertOnce(t *testing.T) {
 // group and forwardBytes in all, leaving the rest first in line.
 func TestInboxRoundsAreBounded(t *testing.T) {
 	b := inbox{}
-	b.add([]activities.AlertGroup{refs("a", 0, 1300), refs("b", 0, 10)})
+	b.add([]activities.AlertGroup{refs("a", 0, forwardRefs+100), refs("b", 0, 10)})
 	var sizes []int
 	for len(b.pending) > 0 {
 		round := b.next()
@@ -144,8 +144,8 @@ func TestInboxRoundsAreBounded(t *testing.T) {
 		}
 		sizes = append(sizes, n)
 	}
-	if got := fmt.Sprint(sizes); got != "[512 512 286]" {
-		t.Errorf("rounds of %s alerts; want [512 512 286]", got)
+	if got, want := fmt.Sprint(sizes), fmt.Sprint([]int{forwardRefs, 110}); got != want {
+		t.Errorf("rounds of %s alerts; want %s", got, want)
 	}
 
 	big := refs("c", 0, 3)
@@ -176,5 +176,43 @@ func TestInboxHoldsAUnitInOrder(t *testing.T) {
 	}
 	if s := strings.Join(got, ","); s != "a-0,a-1,a-2,a-3" {
 		t.Errorf("held %s; want a-0,a-1,a-2,a-3", s)
+	}
+}
+
+// TestInboxCarriesLittleIntoItsNextRun: an inbox whose history is long
+// but holds more than carryBytes forwards first and continues as new with
+// a payload Temporal takes, losing nothing.
+func TestInboxCarriesLittleIntoItsNextRun(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	f := &forwarder{failOnce: map[string]bool{}, got: map[string][]string{}}
+	env.RegisterActivity(&activities.Intake{Forwarder: f})
+	env.RegisterWorkflowWithOptions(AlertInbox, workflow.RegisterOptions{Name: InboxWorkflow})
+	big := refs("a", 0, 60)
+	for i := range big.Refs {
+		big.Refs[i].Output = strings.Repeat("x", 64<<10) // 3.75 MiB in all
+	}
+	env.RegisterDelayedCallback(func() {
+		env.SetCurrentHistoryLength(inboxRunEvents)
+		env.SignalWorkflow(SignalInbox, []activities.AlertGroup{big})
+	}, time.Millisecond)
+	env.ExecuteWorkflow(InboxWorkflow, Inbox{})
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("inbox ended with %v; want it to continue as new", err)
+	}
+	if size := can.Input.Size(); size > 2<<20 {
+		t.Errorf("continues as new with %d bytes; Temporal refuses more than 2 MiB", size)
+	}
+	var carried Inbox
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &carried); err != nil {
+		t.Fatal(err)
+	}
+	n := len(f.got["a"])
+	for _, g := range carried.Pending {
+		n += len(g.Refs)
+	}
+	if n != len(big.Refs) || len(f.got["a"]) == 0 {
+		t.Errorf("forwarded %d and carried %d of %d alerts", len(f.got["a"]), n-len(f.got["a"]), len(big.Refs))
 	}
 }

@@ -90,6 +90,7 @@ func (b *bench) stormBoth(ctx context.Context, api *rig.API) error {
 	body := b.alert.For(unit)
 	// A fixed count, however long it takes (bounded): the incident must
 	// count exactly that many.
+	start := time.Now()
 	one := hammer(ctx, api, b.cfg.StormClients, 10*time.Minute, int64(b.size.oneUnit), func(int64) []byte { return body })
 	b.logf("one unit: %d accepted, %d refused in %v (%v)", one.accepted, one.refused, one.elapsed, one.firstErr)
 	lost, err := b.lost(ctx, api, one)
@@ -97,6 +98,7 @@ func (b *bench) stormBoth(ctx context.Context, api *rig.API) error {
 		return err
 	}
 	b.stormResults("one unit", one)
+	b.counted("one unit", one, time.Since(start))
 	b.add(absolute("intake storm, one unit: alerts lost (alerts_count)", "alerts", float64(lost), one.accepted, atMost(0, "0")))
 
 	return b.stormMany(ctx, api)
@@ -147,6 +149,7 @@ func (b *bench) stormMany(ctx context.Context, api *rig.API) error {
 			b.logf("incident %s: counts %d alerts of the %d it answered (%v)", id, inc.AlertsCount, n, err)
 		}
 	}
+	b.counted(fmt.Sprintf("%d units", units), many, time.Since(start))
 	b.add(absolute(fmt.Sprintf("intake storm, %d units: incidents whose count is not exact", units), "incidents", float64(miscounted), len(many.incidents), atMost(0, "0")))
 	notContained := 0
 	for _, c := range cs {
@@ -167,6 +170,14 @@ func (b *bench) stormResults(what string, r stormRun) {
 	if r.refused > 0 {
 		b.problem("intake storm, %s: %d alerts refused (first: %v)", what, r.refused, r.firstErr)
 	}
+}
+
+// counted adds the rate at which a storm's alerts were counted in their
+// incidents: those accepted over the time from the first until the
+// incidents counted them all, so that alerts answered but still on their
+// way through an inbox are not taken for done.
+func (b *bench) counted(what string, r stormRun, took time.Duration) {
+	b.add(info("intake storm, "+what+": counted in the incidents", "alerts/s", float64(r.accepted)/took.Seconds(), r.accepted))
 }
 
 // lost waits for the one unit's incident to count the accepted alerts and
