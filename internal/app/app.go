@@ -243,6 +243,11 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 	// what waits for what.
 	host, _ := os.Hostname()
 	store := evidence.NewStore(filepath.Join(cfg.DataDir, "evidence"))
+	key, err := evidence.LoadOrCreateKey(filepath.Join(cfg.DataDir, evidence.KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	store.SetSigner(key)
 	actor := evidence.Actor{Who: "quell-worker", Host: host, Version: VersionString()}
 	kubeActs, err := kubeActivities(cfg, store, actor)
 	if err != nil {

@@ -76,7 +76,7 @@ func validateName(name string) error {
 	if path.Clean(name) != name {
 		return bad("not clean")
 	}
-	if name == ManifestName || name == CustodyName || name == journalName {
+	if reserved(name) {
 		return bad("reserved")
 	}
 	for _, e := range elems {
@@ -88,4 +88,13 @@ func validateName(name string) error {
 		}
 	}
 	return nil
+}
+
+// reserved reports the names of the folder's own files.
+func reserved(name string) bool {
+	switch name {
+	case ManifestName, CustodyName, journalName, EnvelopeName, TimestampName, TSAChainName:
+		return true
+	}
+	return false
 }

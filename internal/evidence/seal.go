@@ -56,6 +56,9 @@ func (f *Folder) Seal(subject map[string]string) (Manifest, error) {
 	if err := f.appendSealed(data, note); err != nil {
 		return Manifest{}, fmt.Errorf("seal incident %q: %w", inc.id, err)
 	}
+	if err := f.sign(data, m); err != nil {
+		return Manifest{}, fmt.Errorf("seal incident %q: %w", inc.id, err)
+	}
 	return m, nil
 }
 
@@ -111,7 +114,7 @@ func (f *Folder) sweep() error {
 		}
 		name := filepath.ToSlash(rel)
 		switch {
-		case name == ManifestName || name == CustodyName || name == journalName:
+		case reserved(name):
 			return nil
 		case strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), partialSuffix):
 			return os.Remove(path) // never evidence
@@ -141,6 +144,9 @@ func (f *Folder) resumeSeal(data []byte) (Manifest, error) {
 		}
 	case e.SHA256 != hex.EncodeToString(sum[:]):
 		return Manifest{}, fmt.Errorf("manifest of incident %q: sha256 %x, sealed as %s", id, sum, e.SHA256)
+	}
+	if err := f.sign(data, m); err != nil {
+		return Manifest{}, fmt.Errorf("seal incident %q: %w", id, err)
 	}
 	return m, nil
 }

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,10 @@ import (
 type Store struct {
 	root string
 	now  func() time.Time // the clock; tests replace it
+
+	signer   ed25519.PrivateKey // signs sealed manifests, if set
+	stamper  Timestamper        // timestamps signatures, if set
+	tsaChain []byte             // the authority's PEM chain that verification trusts
 
 	mu        sync.Mutex
 	incidents map[string]*incident

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +29,41 @@ type Verification struct {
 	ManifestSHA256 string `json:"manifest_sha256"`
 	// At is when the verification finished, in UTC.
 	At time.Time `json:"at"`
+	// Results has one line per check, failed or passed, in the order made.
+	Results []Result `json:"results,omitempty"`
+	// Timestamped is the time the authority certified, when checked.
+	Timestamped *time.Time `json:"timestamped,omitempty"`
+}
+
+// Result is one line of a verification: an artifact or one of the
+// folder's own files, and what was found.
+type Result struct {
+	// Name is the artifact or file.
+	Name string `json:"name"`
+	// OK reports the check passed.
+	OK bool `json:"ok"`
+	// Detail says what was found.
+	Detail string `json:"detail"`
+}
+
+// String is the line `quell evidence verify` prints.
+func (r Result) String() string {
+	status := "ok  "
+	if !r.OK {
+		status = "FAIL"
+	}
+	return status + " " + r.Name + ": " + r.Detail
+}
+
+// fail records p.
+func (v *Verification) fail(p Problem) {
+	v.Problems = append(v.Problems, p)
+	v.Results = append(v.Results, Result{Name: p.Artifact, Detail: p.Reason})
+}
+
+// pass records a check that held.
+func (v *Verification) pass(name, detail string) {
+	v.Results = append(v.Results, Result{Name: name, OK: true, Detail: detail})
 }
 
 // OK reports whether the verification found no problem.
@@ -46,31 +83,25 @@ type Problem struct {
 	Reason string `json:"reason"`
 }
 
-// Verify re-reads every artifact listed in incidentID's manifest and
-// recomputes its size and SHA-256, checks manifest.json's own hash against
-// the "sealed" custody entry, and appends a "verified" or
-// "verification-failed" custody entry naming actor. Mismatches are reported
-// in the Verification; the error is for trouble reading the manifest (one
-// wrapping ErrNoManifest if there is none), for ctx ending, and for a
-// custody log that cannot be appended to. progress, if not nil, is called
-// with bytes done and total as the artifacts are read.
+// Verify re-reads every artifact listed in incidentID's manifest, as
+// VerifyDir does against the Store's own public key and timestamp
+// authority, and appends a "verified" or "verification-failed" custody
+// entry naming actor. Mismatches are reported in the Verification; the
+// error is for trouble reading the manifest (one wrapping ErrNoManifest if
+// there is none), for ctx ending, and for a custody log that cannot be
+// appended to. progress, if not nil, is called with bytes done and total as
+// the artifacts are read.
 func (s *Store) Verify(ctx context.Context, incidentID string, actor Actor, progress func(done, total int64)) (Verification, error) {
 	if err := validateIncidentID(incidentID); err != nil {
 		return Verification{}, err
 	}
-	data, err := s.readManifest(incidentID)
+	opts := VerifyOptions{PublicKey: s.PublicKey(), TSAChain: s.tsaChain, Progress: progress}
+	v, err := VerifyDir(ctx, s.Dir(incidentID), incidentID, opts)
+	if errors.Is(err, ErrNoManifest) {
+		return Verification{}, fmt.Errorf("incident %q: %w", incidentID, ErrNoManifest)
+	}
 	if err != nil {
 		return Verification{}, err
-	}
-	sum := sha256.Sum256(data)
-	v := Verification{IncidentID: incidentID, ManifestSHA256: hex.EncodeToString(sum[:])}
-	dir := s.Dir(incidentID)
-	v.Problems = append(v.Problems, checkSealed(dir, v.ManifestSHA256)...)
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		v.Problems = append(v.Problems, Problem{Artifact: ManifestName, Reason: "invalid json: " + err.Error()})
-	} else if err := s.checkArtifacts(ctx, dir, &m, &v, progress); err != nil {
-		return Verification{}, fmt.Errorf("verify incident %q: %w", incidentID, err)
 	}
 	v.At = s.clock()
 	if err := s.recordVerification(v, actor); err != nil {
@@ -79,32 +110,88 @@ func (s *Store) Verify(ctx context.Context, incidentID string, actor Actor, prog
 	return v, nil
 }
 
+// VerifyOptions says what VerifyDir checks evidence against.
+type VerifyOptions struct {
+	// PublicKey is the collector's key: with one, the folder must hold an
+	// envelope that it verifies; without, an envelope is not checked.
+	PublicKey ed25519.PublicKey
+	// TSAChain is the timestamp authority's PEM certificate chain, root
+	// last; when empty, the folder's own tsa-chain.pem.
+	TSAChain []byte
+	// Progress, if not nil, is told of bytes read and the total.
+	Progress func(done, total int64)
+}
+
+// VerifyDir checks the evidence folder dir offline, with no Store and no
+// server: the signature over the statement, the timestamp token over the
+// signature, the manifest against the custody log's "sealed" entry, the
+// custody log's hash chain up to the signed head, and every artifact's size
+// and SHA-256. incidentID, when not empty, must be the manifest's. It
+// records nothing. Results has one line per check in that order, the
+// artifacts last; the error is for a missing or unreadable manifest (one
+// wrapping ErrNoManifest if there is none) and for ctx ending.
+func VerifyDir(ctx context.Context, dir, incidentID string, opts VerifyOptions) (Verification, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Verification{}, fmt.Errorf("evidence %s: %w", dir, ErrNoManifest)
+	}
+	if err != nil {
+		return Verification{}, fmt.Errorf("evidence %s: %w", dir, err)
+	}
+	v := Verification{IncidentID: incidentID, ManifestSHA256: lineDigest(data)}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		v.fail(Problem{Artifact: ManifestName, Reason: "invalid json: " + err.Error()})
+		return v, nil
+	}
+	if v.IncidentID == "" {
+		v.IncidentID = m.IncidentID
+	}
+	chain, chainErr := readChain(dir)
+	signed := v.checkSignature(dir, &m, chain, opts.PublicKey)
+	v.checkTimestamp(dir, signed, opts.TSAChain)
+	v.checkSealed(chain, chainErr)
+	if signed != nil {
+		v.checkHead(chain, chainErr, signed.Predicate)
+	}
+	if err := v.checkArtifacts(ctx, dir, &m, signed, opts.Progress); err != nil {
+		return Verification{}, fmt.Errorf("verify evidence %s: %w", dir, err)
+	}
+	return v, nil
+}
+
 // checkSealed checks the custody log's hash chain and compares the
 // manifest's hash with the newest "sealed" entry.
-func checkSealed(dir, sum string) []Problem {
-	chain, err := readChain(dir)
+func (v *Verification) checkSealed(chain Chain, err error) {
 	var broken *ChainError
 	switch {
 	case errors.As(err, &broken):
-		return []Problem{{Artifact: CustodyName, Reason: fmt.Sprintf("line %d: %s", broken.Line, broken.Reason)}}
+		v.fail(Problem{Artifact: CustodyName, Reason: fmt.Sprintf("line %d: %s", broken.Line, broken.Reason)})
 	case err != nil:
-		return []Problem{{Artifact: CustodyName, Reason: "unreadable: " + err.Error()}}
+		v.fail(Problem{Artifact: CustodyName, Reason: "unreadable: " + err.Error()})
+	default:
+		detail := fmt.Sprintf("%d lines, hash chain intact", len(chain.Entries))
+		if chain.Unchained > 0 {
+			detail += fmt.Sprintf(" (the first %d written before the chain, unchained)", chain.Unchained)
+		}
+		v.pass(CustodyName, detail)
 	}
 	e, ok := lastSealed(chain.Entries)
 	switch {
 	case !ok:
-		return []Problem{{Artifact: ManifestName, Got: sum, Reason: "no sealed custody entry"}}
-	case e.SHA256 != sum:
-		return []Problem{{Artifact: ManifestName, Want: e.SHA256, Got: sum, Reason: "sha256 mismatch"}}
+		v.fail(Problem{Artifact: ManifestName, Got: v.ManifestSHA256, Reason: "no sealed custody entry"})
+	case e.SHA256 != v.ManifestSHA256:
+		v.fail(Problem{Artifact: ManifestName, Want: e.SHA256, Got: v.ManifestSHA256, Reason: "sha256 mismatch"})
+	default:
+		v.pass(ManifestName, "sha256 "+v.ManifestSHA256+", as sealed")
 	}
-	return nil
 }
 
 // checkArtifacts verifies each artifact of m into v; it fails only when
 // ctx ends.
-func (s *Store) checkArtifacts(ctx context.Context, dir string, m *Manifest, v *Verification, progress func(done, total int64)) error {
+func (v *Verification) checkArtifacts(ctx context.Context, dir string, m *Manifest, signed *Statement, progress func(done, total int64)) error {
 	if m.IncidentID != v.IncidentID {
-		v.Problems = append(v.Problems, Problem{Artifact: ManifestName, Want: v.IncidentID, Got: m.IncidentID, Reason: "incident id mismatch"})
+		v.fail(Problem{Artifact: ManifestName, Want: v.IncidentID, Got: m.IncidentID, Reason: "incident id mismatch"})
 	}
 	var done, total int64
 	for _, a := range m.Artifacts {
@@ -121,10 +208,14 @@ func (s *Store) checkArtifacts(ctx context.Context, dir string, m *Manifest, v *
 		if err != nil {
 			return err
 		}
+		if p == nil && signed != nil && signed.Subjects[a.Path] != a.SHA256 {
+			p = &Problem{Artifact: a.Name, Want: signed.Subjects[a.Path], Got: a.SHA256, Reason: "manifest sha256 is not the signed one"}
+		}
 		if p != nil {
-			v.Problems = append(v.Problems, *p)
+			v.fail(*p)
 		} else {
 			v.Verified++
+			v.pass(a.Name, fmt.Sprintf("sha256 %s, %d bytes", a.SHA256, a.Size))
 		}
 	}
 	return nil
