@@ -62,6 +62,8 @@ type Options struct {
 	// Labels maps Alertmanager's labels to a target; zero is
 	// intake.DefaultLabelMap.
 	Labels *intake.LabelMap
+	// Planner answers POST /v1/plan; nil answers 501.
+	Planner Planner
 }
 
 // Server serves the API.
@@ -108,6 +110,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/incidents/{id}", "incident.get", auth.Read, "", s.getIncident},
 		{"POST /v1/incidents/{id}/decisions", "decision", auth.Decide, "", s.postDecision},
 		{"GET /v1/incidents/{id}/report", "report.get", auth.Read, "", s.getReport},
+		{"POST /v1/plan", "plan", auth.Read, "", s.postPlan},
 	}
 }
 

@@ -117,6 +117,7 @@ func TestRoutePermissions(t *testing.T) {
 		{"read an incident", "GET", "/v1/incidents/i.r", "", []auth.Role{auth.Viewer, auth.Responder, auth.Admin}},
 		{"read a report", "GET", "/v1/incidents/i.r/report", "", []auth.Role{auth.Viewer, auth.Responder, auth.Admin}},
 		{"decide", "POST", "/v1/incidents/i.r/decisions", decisionBody, []auth.Role{auth.Responder, auth.Admin}},
+		{"plan", "POST", "/v1/plan", `{}`, []auth.Role{auth.Viewer, auth.Responder, auth.Admin}},
 	}
 	rg := newRig(t, nil)
 	for _, req := range requests {

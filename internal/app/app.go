@@ -323,6 +323,16 @@ func NewAPI(c client.Client, cfg config.Config, pbs []playbooks.Playbook, log *s
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	svc := Incidents(c, cfg, pbs)
 	opts := api.Options{Incidents: svc, Logger: log, Registry: reg}
+	kinds, err := Kinds()
+	var pl *Planner
+	if err == nil {
+		pl, err = NewPlanner(cfg.Docker.Host, kinds, pbs)
+	}
+	if err != nil {
+		log.Warn("http api: POST /v1/plan answers 501", "err", err)
+	} else {
+		opts.Planner = pl
+	}
 	if err := apiGuards(&opts, cfg, log); err != nil {
 		// The config was validated before; a caller that built it in code
 		// gets an API that refuses everything, saying why, rather than an

@@ -1,8 +1,10 @@
-// Package report renders an incident's post-incident report, in Markdown for
-// people and JSON for machines, from the incident's state.
+// Package report renders an incident's post-incident report from the
+// incident's state: Markdown and one self-contained HTML file for people,
+// JSON (validated by Schema) for machines.
 package report
 
 import (
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,9 +15,15 @@ import (
 	"github.com/quell-ir/quell/internal/incident"
 )
 
-// Document is the JSON form of a report.
+// Document is the JSON form of a report; Schema describes it.
 type Document struct {
+	// SchemaVersion is SchemaVersion.
+	SchemaVersion string `json:"schema_version"`
 	incident.Incident
+	// Figures are the incident's times to detect, contain and recover.
+	Figures Figures `json:"figures"`
+	// Detection summarises the alerts that joined.
+	Detection Detection `json:"detection"`
 	// TimeToContainSeconds is the time from accepting the first alert to
 	// isolation, in seconds; absent while not contained.
 	TimeToContainSeconds *float64 `json:"time_to_contain_seconds,omitempty"`
@@ -25,9 +33,18 @@ type Document struct {
 	GeneratedAt time.Time `json:"generated_at"`
 }
 
-// JSON writes the report as indented JSON.
+// Schema is the JSON Schema (draft 2020-12) of Document, version
+// SchemaVersion.
+//
+//go:embed report.schema.json
+var Schema []byte
+
+// JSON writes the report as indented JSON, a Document that Schema
+// validates.
 func JSON(w io.Writer, inc incident.Incident, now time.Time) error {
-	doc := Document{Incident: inc, GeneratedAt: now.UTC()}
+	// Lists are lists, even when empty.
+	inc.Alerts, inc.Steps, inc.Timeline = nonNil(inc.Alerts), nonNil(inc.Steps), nonNil(inc.Timeline)
+	doc := Document{SchemaVersion: SchemaVersion, Incident: inc, Figures: figures(inc), Detection: detection(inc), GeneratedAt: now.UTC()}
 	if inc.ContainedAt != nil {
 		ttc := inc.TimeToContain().Seconds()
 		dtc := inc.ContainedAt.Sub(inc.DetectedAt).Seconds()
@@ -41,10 +58,18 @@ func JSON(w io.Writer, inc incident.Incident, now time.Time) error {
 	return nil
 }
 
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 // Markdown writes the report for people.
 func Markdown(w io.Writer, inc incident.Incident, now time.Time) error {
 	m := &mdWriter{w: w}
 	m.summary(inc, now)
+	m.figures(inc)
 	m.steps(inc)
 	m.decisions(inc)
 	m.isolation(inc)
@@ -104,6 +129,13 @@ func (m *mdWriter) summary(inc incident.Incident, now time.Time) {
 	m.printf("| Report generated | %s |\n\n", stamp(&now))
 }
 
+func (m *mdWriter) figures(inc incident.Incident) {
+	f := figures(inc)
+	m.printf("## Figures\n\n| Time to detect | Time to contain | Time to recover | Duration |\n|---|---|---|---|\n")
+	m.printf("| %s | %s | %s | %s |\n\n", seconds(f.TimeToDetectSeconds), seconds(f.TimeToContainSeconds),
+		seconds(f.TimeToRecoverSeconds), seconds(f.DurationSeconds))
+}
+
 func (m *mdWriter) steps(inc incident.Incident) {
 	m.printf("## Steps\n\n| Step | Kind | Status | Started | Finished | Took | Detail |\n|---|---|---|---|---|---|---|\n")
 	for _, s := range inc.Steps {
@@ -156,9 +188,9 @@ func (m *mdWriter) evidence(inc incident.Incident) {
 	if ev.Image != "" {
 		m.printf("Committed image `%s` (`%s`).\n\n", ev.Image, ev.ImageID)
 	}
-	m.printf("| Artifact | Size | SHA-256 |\n|---|---|---|\n")
+	m.printf("| Artifact | Size | SHA-256 | Check it offline, in the folder |\n|---|---|---|---|\n")
 	for _, a := range ev.Artifacts {
-		m.printf("| %s | %d | `%s` |\n", a.Path, a.Size, a.SHA256)
+		m.printf("| %s | %d | `%s` | `%s` |\n", cell(a.Path), a.Size, a.SHA256, cell(VerifyCommand(a)))
 	}
 	for _, n := range ev.Notes {
 		m.printf("\nNote: %s\n", n)
