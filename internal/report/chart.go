@@ -22,7 +22,7 @@ type chart struct {
 	Width, Height int
 	// LabelX is where the step names end; BarHeight is each bar's.
 	LabelX, BarHeight int
-	Bars          []bar
+	Bars              []bar
 	// Contained marks the moment of containment, when it has come.
 	Contained *marker
 	// Decisions mark each decision on the axis.
