@@ -17,13 +17,6 @@ import (
 	"github.com/quell-ir/quell/playbooks"
 )
 
-// alertParsers are the detectors whose alert files quell plan reads.
-var alertParsers = map[string]func([]byte, time.Time) (alert.Alert, error){
-	"falco":   intake.ParseFalco,
-	"trivy":   intake.ParseTrivy,
-	"generic": intake.ParseGeneric,
-}
-
 // runPlan runs `quell plan --alert FILE [--playbook FILE]`: which playbook
 // matches the alert and what its steps would change on the live unit,
 // touching nothing.
@@ -38,7 +31,7 @@ func runPlan(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
-	parse, ok := alertParsers[*source]
+	parse, ok := intake.Parsers[*source]
 	if *alertFile == "" || fs.NArg() > 0 || !ok {
 		return usageError("usage: quell plan --alert FILE [--source falco|trivy|generic] [--playbook FILE] [--config FILE] [--playbooks DIR] [--json]")
 	}

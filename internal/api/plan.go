@@ -37,11 +37,6 @@ type PlanRequest struct {
 	Playbook string `json:"playbook,omitempty"`
 }
 
-// planParsers read the alert of a plan request, by source.
-var planParsers = map[string]parser{
-	"falco": intake.ParseFalco, "trivy": intake.ParseTrivy, "generic": intake.ParseGeneric,
-}
-
 // maxPlanBytes bounds a plan request: an alert and a playbook.
 const maxPlanBytes = 2 * MaxAlertBytes
 
@@ -72,7 +67,7 @@ func (s *Server) postPlan(w http.ResponseWriter, r *http.Request) {
 	if req.Source == "" {
 		req.Source = "falco"
 	}
-	parse, ok := planParsers[req.Source]
+	parse, ok := intake.Parsers[req.Source]
 	if !ok || len(req.Alert) == 0 {
 		writeError(w, http.StatusBadRequest, "plan request: want an alert and a source of falco, trivy or generic")
 		return

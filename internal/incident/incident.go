@@ -130,22 +130,6 @@ type Step struct {
 	Error      string     `json:"error"`
 	// Summary says in a line what the step did.
 	Summary string `json:"summary,omitempty"`
-	// Progress is a running step's latest progress, as its activity last
-	// reported it; reads add it, the workflow never records it.
-	Progress *Progress `json:"progress,omitempty"`
-}
-
-// Progress is how far a long step (a filesystem export, a verification)
-// has got.
-type Progress struct {
-	// Artifact is the file being written, when the step writes files.
-	Artifact string `json:"artifact,omitempty"`
-	// Bytes counts the bytes done so far.
-	Bytes int64 `json:"bytes,omitempty"`
-	// Attempt is the activity's attempt, from 1: above 1 it is a retry.
-	Attempt int32 `json:"attempt,omitempty"`
-	// At is when the activity last reported.
-	At *time.Time `json:"at,omitempty"`
 }
 
 // Event is one timeline entry.

@@ -1,6 +1,6 @@
 // Package report renders an incident's post-incident report from the
-// incident's state: Markdown and one self-contained HTML file for people,
-// JSON (validated by Schema) for machines.
+// incident's state: Markdown for people, JSON (described by Schema) for
+// machines.
 package report
 
 import (
@@ -46,9 +46,8 @@ func JSON(w io.Writer, inc incident.Incident, now time.Time) error {
 	inc.Alerts, inc.Steps, inc.Timeline = nonNil(inc.Alerts), nonNil(inc.Steps), nonNil(inc.Timeline)
 	doc := Document{SchemaVersion: SchemaVersion, Incident: inc, Figures: figures(inc), Detection: detection(inc), GeneratedAt: now.UTC()}
 	if inc.ContainedAt != nil {
-		ttc := inc.TimeToContain().Seconds()
 		dtc := inc.ContainedAt.Sub(inc.DetectedAt).Seconds()
-		doc.TimeToContainSeconds, doc.DetectionToContainSeconds = &ttc, &dtc
+		doc.TimeToContainSeconds, doc.DetectionToContainSeconds = doc.Figures.TimeToContainSeconds, &dtc
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -56,6 +55,14 @@ func JSON(w io.Writer, inc incident.Incident, now time.Time) error {
 		return fmt.Errorf("report %s: %w", inc.ID, err)
 	}
 	return nil
+}
+
+// seconds prints a figure, or a dash while it is absent.
+func seconds(s *float64) string {
+	if s == nil {
+		return "-"
+	}
+	return (time.Duration(*s * float64(time.Second))).Round(time.Millisecond).String()
 }
 
 func nonNil[T any](s []T) []T {
