@@ -13,7 +13,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"github.com/quell-ir/quell/internal/toolcache"
 	"io"
 	"net"
 	"net/http"
@@ -23,9 +22,12 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quell-ir/quell/internal/toolcache"
 )
 
 // Version is the distribution release the tests run.
@@ -44,6 +46,8 @@ type Registry struct {
 	Host string
 	cmd  *exec.Cmd
 	log  *logBuffer
+	// marks numbers the requests settle makes.
+	marks atomic.Int64
 }
 
 // Start builds the registry binary if the cache lacks it, starts one on a
@@ -134,8 +138,10 @@ func (r *Registry) Log() string { return r.log.String() }
 var accessLine = regexp.MustCompile(`"([A-Z]+) (/v2/[^ ?"]*)[^"]* HTTP/[0-9.]+" ([0-9]{3}) `)
 
 // Requests counts the requests in the registry's own access log with the
-// method whose path matches pathRE and whose status is 2xx.
+// method whose path matches pathRE and whose status is 2xx, once every
+// request answered before the call is in the log.
 func (r *Registry) Requests(method, pathRE string) int {
+	r.settle()
 	re := regexp.MustCompile(pathRE)
 	n := 0
 	sc := bufio.NewScanner(strings.NewReader(r.Log()))
@@ -147,6 +153,27 @@ func (r *Registry) Requests(method, pathRE string) int {
 		}
 	}
 	return n
+}
+
+// settle waits until the log holds every request the registry answered
+// before the call. The registry writes a request's access line before its
+// answer leaves, but into a pipe that a goroutine of os/exec copies into
+// the log, so a client can see the answer before the log has the line.
+// settle makes a request of its own and waits, up to 5s, for its line: the
+// pipe keeps order, so the lines written before it are in the log too.
+func (r *Registry) settle() {
+	mark := fmt.Sprintf("quell-settle=%d", r.marks.Add(1))
+	resp, err := http.Get("http://" + r.Host + "/v2/?" + mark)
+	if err != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(r.Log(), mark+" ") {
+			return
+		}
+	}
 }
 
 // ManifestPuts counts the successful manifest uploads to repository (path
