@@ -117,37 +117,15 @@ func daemonSetDone(ds *appsv1.DaemonSet) (bool, string) {
 // fails, wrapping ErrRolledBack.
 func RolloutWorkload(ctx context.Context, c kubernetes.Interface, incidentID, ns string, w incident.Workload, image string, bad []string,
 	deadline time.Time, wait func(state string)) (Rollout, error) {
-	obj, err := getWorkload(ctx, c, ns, w)
+	var ro Rollout
+	// The controllers write the workload's status meanwhile: a conflict
+	// reads it again and decides again.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() (err error) {
+		ro, err = startRollout(ctx, c, incidentID, ns, w, image, bad)
+		return err
+	})
 	if err != nil {
-		return Rollout{}, fmt.Errorf("get %s %s/%s: %w", w.Kind, ns, w.Name, err)
-	}
-	ro := Rollout{Workload: w, Previous: map[string]string{}}
-	if obj.meta.Annotations[annotationRollout] == incidentID {
-		if err := json.Unmarshal([]byte(obj.meta.Annotations[annotationPrevious]), &ro.Previous); err != nil {
-			return ro, fmt.Errorf("%s %s/%s: annotation %s: %w", w.Kind, ns, w.Name, annotationPrevious, err)
-		}
-		if obj.meta.Annotations[annotationRolledBack] != "" {
-			ro.RolledBack = true
-			return ro, fmt.Errorf("%s %s/%s: %w", w.Kind, ns, w.Name, ErrRolledBack)
-		}
-	} else {
-		for _, ct := range slices.Concat(obj.template.Spec.InitContainers, obj.template.Spec.Containers) {
-			if isBad(ct.Image, bad) {
-				ro.Previous[ct.Name] = ct.Image
-			}
-		}
-		if len(ro.Previous) == 0 {
-			return ro, fmt.Errorf("%s %s/%s: %w (%s)", w.Kind, ns, w.Name, ErrNoBadImage, strings.Join(bad, ", "))
-		}
-		images := map[string]string{}
-		for name := range ro.Previous {
-			images[name] = image
-		}
-		if err := setImages(ctx, c, ns, w, obj, images, map[string]any{
-			annotationRollout: incidentID, annotationPrevious: mustJSON(ro.Previous), annotationRolledBack: nil,
-		}); err != nil {
-			return ro, err
-		}
+		return ro, err
 	}
 	for {
 		obj, err := getWorkload(ctx, c, ns, w)
@@ -167,6 +145,42 @@ func RolloutWorkload(ctx context.Context, c kubernetes.Interface, incidentID, ns
 		}
 		wait(state)
 	}
+}
+
+// startRollout sets the workload's bad images to image, recording the
+// incident and the images replaced, unless the incident's rollout already
+// started it.
+func startRollout(ctx context.Context, c kubernetes.Interface, incidentID, ns string, w incident.Workload, image string, bad []string) (Rollout, error) {
+	obj, err := getWorkload(ctx, c, ns, w)
+	if err != nil {
+		return Rollout{}, fmt.Errorf("get %s %s/%s: %w", w.Kind, ns, w.Name, err)
+	}
+	ro := Rollout{Workload: w, Previous: map[string]string{}}
+	if obj.meta.Annotations[annotationRollout] == incidentID {
+		if err := json.Unmarshal([]byte(obj.meta.Annotations[annotationPrevious]), &ro.Previous); err != nil {
+			return ro, fmt.Errorf("%s %s/%s: annotation %s: %w", w.Kind, ns, w.Name, annotationPrevious, err)
+		}
+		if obj.meta.Annotations[annotationRolledBack] != "" {
+			ro.RolledBack = true
+			return ro, fmt.Errorf("%s %s/%s: %w", w.Kind, ns, w.Name, ErrRolledBack)
+		}
+		return ro, nil
+	}
+	for _, ct := range slices.Concat(obj.template.Spec.InitContainers, obj.template.Spec.Containers) {
+		if isBad(ct.Image, bad) {
+			ro.Previous[ct.Name] = ct.Image
+		}
+	}
+	if len(ro.Previous) == 0 {
+		return ro, fmt.Errorf("%s %s/%s: %w (%s)", w.Kind, ns, w.Name, ErrNoBadImage, strings.Join(bad, ", "))
+	}
+	images := map[string]string{}
+	for name := range ro.Previous {
+		images[name] = image
+	}
+	return ro, setImages(ctx, c, ns, w, obj, images, map[string]any{
+		annotationRollout: incidentID, annotationPrevious: mustJSON(ro.Previous), annotationRolledBack: nil,
+	})
 }
 
 // rollBack sets the replaced images back and marks the workload rolled
