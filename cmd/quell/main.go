@@ -9,6 +9,12 @@
 //	quell playbook schema           the JSON Schema of playbooks, for editors
 //	quell plan --alert FILE         what the matching playbook would do, touching nothing
 //	quell steps                     the step kinds playbooks may use
+//	quell token ...                 API tokens
+//	quell blocks ...                admission blocks of bad images
+//	quell audit verify              the audit log's hash chain
+//	quell evidence pubkey           the collector's public key
+//	quell evidence verify PATH      check a folder or bundle offline
+//	quell evidence bundle ID -o F   one tar for an auditor
 //	quell version
 package main
 
@@ -46,6 +52,7 @@ func commands() []command {
 		{"token", "token create|list|revoke|hash: API tokens kept as hashes in the data dir", runToken},
 		{"blocks", "blocks list|lift INCIDENT: the admission blocks of bad images on the Kubernetes clusters", runBlocks},
 		{"audit", "audit verify: check the audit log's hash chain", runAudit},
+		{"evidence", "evidence pubkey | verify PATH | bundle ID -o FILE: the collector's key, offline checks, a bundle for an auditor", runEvidence},
 		{"version", "print quell's version", runVersion},
 	}
 }
