@@ -29,11 +29,13 @@ type ReportInput struct {
 // ReportResult names the files WriteReport wrote.
 type ReportResult struct {
 	Markdown string `json:"markdown"`
+	HTML     string `json:"html,omitempty"`
 	JSON     string `json:"json"`
 }
 
-// WriteReport renders the incident's report as Markdown and JSON under
-// Dir/<incident-id>.{md,json}, replacing an earlier rendering atomically.
+// WriteReport renders the incident's report in every format (Markdown,
+// HTML, JSON) under Dir/<incident-id>.<format>, replacing an earlier
+// rendering atomically.
 func (r *Reports) WriteReport(ctx context.Context, in ReportInput) (ReportResult, error) {
 	if err := os.MkdirAll(r.Dir, 0o750); err != nil {
 		return ReportResult{}, fmt.Errorf("report dir: %w", err)
@@ -43,19 +45,15 @@ func (r *Reports) WriteReport(ctx context.Context, in ReportInput) (ReportResult
 		in.Incident = r.Tallied(ctx, in.Incident)
 	}
 	base := filepath.Join(r.Dir, in.Incident.ID)
-	res := ReportResult{Markdown: base + ".md", JSON: base + ".json"}
-	var md, js bytes.Buffer
-	if err := report.Markdown(&md, in.Incident, now); err != nil {
-		return ReportResult{}, err
-	}
-	if err := report.JSON(&js, in.Incident, now); err != nil {
-		return ReportResult{}, err
-	}
-	if err := replaceFile(res.Markdown, md.Bytes()); err != nil {
-		return ReportResult{}, err
-	}
-	if err := replaceFile(res.JSON, js.Bytes()); err != nil {
-		return ReportResult{}, err
+	res := ReportResult{Markdown: base + ".md", HTML: base + ".html", JSON: base + ".json"}
+	for _, f := range report.Formats {
+		var b bytes.Buffer
+		if err := f.Render(&b, in.Incident, now); err != nil {
+			return ReportResult{}, err
+		}
+		if err := replaceFile(base+"."+f.Name, b.Bytes()); err != nil {
+			return ReportResult{}, err
+		}
 	}
 	return res, nil
 }

@@ -17,7 +17,7 @@ var reportKind = define(Kind{
 	Kind: playbooks.Kind{
 		Name:     KindReport,
 		ReadOnly: true,
-		Description: "Write the post-incident report (Markdown and JSON): timeline, steps with times, " +
+		Description: "Write the post-incident report (Markdown, HTML and JSON): timeline, steps with times, " +
 			"approvals, evidence and time to contain. Runs even when an earlier step aborted the playbook.",
 		DefaultTimeout: time.Minute,
 		DefaultRetry:   playbooks.Retry{MaxAttempts: 5, InitialInterval: playbooks.Duration(time.Second), BackoffCoefficient: 2},
@@ -35,5 +35,8 @@ func report(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	if err := workflow.ExecuteActivity(r.options(ctx, s.Step), reportActs.WriteReport, in).Get(ctx, &res); err != nil {
 		return "", err
 	}
-	return "wrote " + res.Markdown + " and " + res.JSON, nil
+	if res.HTML == "" { // a worker from before the HTML report
+		return "wrote " + res.Markdown + " and " + res.JSON, nil
+	}
+	return "wrote " + res.Markdown + ", " + res.HTML + " and " + res.JSON, nil
 }

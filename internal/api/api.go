@@ -8,7 +8,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -194,9 +193,4 @@ func statusOf(err error) int {
 		return http.StatusGatewayTimeout
 	}
 	return http.StatusServiceUnavailable
-}
-
-func wantsJSON(r *http.Request) bool {
-	f := r.URL.Query().Get("format")
-	return f == "json" || (f == "" && strings.Contains(r.Header.Get("Accept"), "application/json"))
 }

@@ -227,6 +227,10 @@ func TestReportFormats(t *testing.T) {
 	if code != 200 || !strings.Contains(js, `"generated_at"`) {
 		t.Errorf("json: %d %s", code, js)
 	}
+	code, page := call(t, srv, "GET", "/v1/incidents/i.r/report?format=html", "", "")
+	if code != 200 || !strings.HasPrefix(page, "<!DOCTYPE html>") || !strings.Contains(page, `<rect class="bar succeeded" data-step="contain"`) {
+		t.Errorf("html: %d\n%s", code, page)
+	}
 	if code, _ := call(t, srv, "GET", "/v1/incidents/i.r/report?format=pdf", "", ""); code != 400 {
 		t.Errorf("pdf: %d, want 400", code)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/quell-ir/quell/internal/audit"
 	"github.com/quell-ir/quell/internal/auth"
@@ -77,9 +78,9 @@ func (s *Server) postDecision(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "md" && format != "json" {
-		writeError(w, http.StatusBadRequest, `format: want "md" or "json"`)
+	f, ok := reportFormat(r)
+	if !ok {
+		writeError(w, http.StatusBadRequest, `format: want "md", "html" or "json"`)
 		return
 	}
 	inc, err := s.opts.Incidents.Get(r.Context(), r.PathValue("id"))
@@ -88,16 +89,32 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	ctype := "text/markdown; charset=utf-8"
-	if wantsJSON(r) {
-		err, ctype = report.JSON(&buf, inc, s.now()), "application/json"
-	} else {
-		err = report.Markdown(&buf, inc, s.now())
-	}
-	if err != nil {
+	if err := f.Render(&buf, inc, s.now()); err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Type", f.ContentType)
+	if f.Name == "html" {
+		// The page's own policy, sent as a header too: it runs nothing
+		// and loads nothing.
+		w.Header().Set("Content-Security-Policy", report.HTMLPolicy)
+	}
 	_, _ = w.Write(buf.Bytes())
+}
+
+// reportFormat is the format ?format= names, or else the first of JSON and
+// HTML that Accept names, or else Markdown.
+func reportFormat(r *http.Request) (report.Format, bool) {
+	name := r.URL.Query().Get("format")
+	if name == "" {
+		switch accept := r.Header.Get("Accept"); {
+		case strings.Contains(accept, "application/json"):
+			name = "json"
+		case strings.Contains(accept, "text/html"):
+			name = "html"
+		default:
+			name = "md"
+		}
+	}
+	return report.FormatNamed(name)
 }

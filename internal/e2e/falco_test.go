@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -92,7 +93,7 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 	if code := s.do("POST", "/v1/incidents/"+first.IncidentID+"/decisions", "", decision, nil); code != http.StatusOK {
 		t.Fatalf("reject: %d", code)
 	}
-	s.incident(first.IncidentID, time.Minute, hasStatus(incident.StatusCompleted))
+	done := s.incident(first.IncidentID, time.Minute, hasStatus(incident.StatusCompleted))
 	if got, _ := s.docker.Container(t.Context(), ctr.ID); !got.Paused || got.Name != ctr.Name {
 		t.Errorf("after rejection: %+v, want the container isolated and in place", got)
 	}
@@ -109,8 +110,37 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 	if err := json.Unmarshal([]byte(s.get("/v1/incidents/"+first.IncidentID+"/report?format=json")), &doc); err != nil || doc["time_to_contain_seconds"] == nil {
 		t.Errorf("json report: %v %v", err, doc["time_to_contain_seconds"])
 	}
-	if _, err := os.Stat(filepath.Join(s.cfg.DataDir, "reports", first.IncidentID+".md")); err != nil {
-		t.Errorf("report:write left no file: %v", err)
+	reports := filepath.Join(s.cfg.DataDir, "reports")
+	for _, format := range []string{"md", "json"} {
+		if _, err := os.Stat(filepath.Join(reports, first.IncidentID+"."+format)); err != nil {
+			t.Errorf("report:write left no %s file: %v", format, err)
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(reports, first.IncidentID+".html"))
+	if n := bytes.Count(page, []byte(`<rect class="bar `)); err != nil || n != len(done.Steps) {
+		t.Errorf("HTML report (%v): %d bars for %d steps", err, n, len(done.Steps))
+	}
+
+	// The incident's bundle checks offline against the collector's key,
+	// touching no server, as an auditor checks it.
+	key, err := evidence.LoadOrCreateKey(filepath.Join(s.cfg.DataDir, evidence.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	var bundle bytes.Buffer
+	if err := store.Bundle(first.IncidentID, &bundle, pub, reports, evidence.Actor{Who: "e2e"}, "bundled by the test"); err != nil {
+		t.Fatal(err)
+	}
+	ev, _, err := evidence.Unpack(&bundle, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := evidence.VerifyDir(t.Context(), ev, first.IncidentID, evidence.VerifyOptions{PublicKey: pub}); err != nil || !v.OK() || v.Verified < 5 {
+		t.Errorf("the bundle verifies: %+v, %v", v.Problems, err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(ev), "report", first.IncidentID+".html")); err != nil {
+		t.Errorf("the bundle lacks the HTML report: %v", err)
 	}
 
 	// Containment was scheduled on the workflow's own queue, where the
