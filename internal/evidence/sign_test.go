@@ -32,16 +32,7 @@ func signedIncident(t *testing.T, id string) (*Store, *Folder, ed25519.PrivateKe
 // firstFailure verifies dir against pub and returns its first failed line.
 func firstFailure(t *testing.T, dir string, pub ed25519.PublicKey) string {
 	t.Helper()
-	v, err := VerifyDir(context.Background(), dir, "", VerifyOptions{PublicKey: pub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range v.Results {
-		if !r.OK {
-			return r.String()
-		}
-	}
-	return ""
+	return verifyFailure(t, dir, pub, nil)
 }
 
 func TestSignedVerify(t *testing.T) {

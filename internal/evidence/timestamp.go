@@ -179,3 +179,44 @@ func tokenSigner(ts *timestamp.Timestamp) *x509.Certificate {
 	}
 	return nil
 }
+
+// Timestamping reports whether an authority is configured.
+func (s *Store) Timestamping() bool { return s.stamper != nil }
+
+// TimestampPending asks the authority for the token of every signed folder
+// that has none, as when it was down at sealing, and returns the IDs it
+// timestamped. It stops at the first refusal: the authority is still down,
+// and the next pass tries again.
+func (s *Store) TimestampPending(ctx context.Context, actor Actor) ([]string, error) {
+	if s.stamper == nil {
+		return nil, ErrNoTimestamp
+	}
+	entries, err := os.ReadDir(s.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("evidence root: %w", err)
+	}
+	var done []string
+	for _, e := range entries {
+		id := e.Name()
+		if !e.IsDir() || validateIncidentID(id) != nil {
+			continue
+		}
+		dir := s.Dir(id)
+		if !exists(filepath.Join(dir, EnvelopeName)) || exists(filepath.Join(dir, TimestampName)) {
+			continue
+		}
+		if _, err := s.Timestamp(ctx, id, actor); err != nil {
+			return done, err
+		}
+		done = append(done, id)
+	}
+	return done, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
