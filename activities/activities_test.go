@@ -15,6 +15,7 @@ import (
 	"github.com/quell-ir/quell/internal/docker"
 	"github.com/quell-ir/quell/internal/docker/dockertest"
 	"github.com/quell-ir/quell/internal/evidence"
+	"github.com/quell-ir/quell/internal/evidence/evidencetest"
 )
 
 // victim is a running container on two internal networks, with a file an
@@ -139,7 +140,17 @@ func TestIsolateRefusesWrongOrMissingContainer(t *testing.T) {
 func TestSnapshotAndVerify(t *testing.T) {
 	v := newVictim(t)
 	dir := t.TempDir()
-	e := &activities.Evidence{Runtime: v.c, Store: evidence.NewStore(dir), Actor: evidence.Actor{Who: "test", Host: "h", Version: "v"}}
+	store := evidence.NewStore(dir)
+	key, err := evidence.LoadOrCreateKey(filepath.Join(t.TempDir(), evidence.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.SetSigner(key)
+	// The authority is down when the snapshot seals, and back by the verify.
+	tsa := evidencetest.NewAuthority(t)
+	tsa.Down = true
+	store.SetTimestamper(tsa, tsa.Chain)
+	e := &activities.Evidence{Runtime: v.c, Store: store, Actor: evidence.Actor{Who: "test", Host: "h", Version: "v"}}
 	dockertest.RemoveImage(t, v.c, "quell-evidence:inc-3")
 	env := activityEnv(t, e)
 	in := activities.SnapshotInput{IncidentID: "inc-3", Target: v.target(), Logs: true, Processes: true, Export: true, Commit: true}
@@ -164,6 +175,11 @@ func TestSnapshotAndVerify(t *testing.T) {
 	if res.Evidence.ManifestSHA256 == "" || res.Evidence.ImageID == "" {
 		t.Errorf("evidence = %+v, want manifest hash and committed image", res.Evidence)
 	}
+	if res.Evidence.SignedBy != evidence.KeyID(store.PublicKey()) || res.Evidence.TimestampedAt != nil ||
+		!strings.Contains(res.Evidence.TimestampMissing, "connection refused") {
+		t.Errorf("signed by %q, timestamped %v, missing %q; want the key, no timestamp and why",
+			res.Evidence.SignedBy, res.Evidence.TimestampedAt, res.Evidence.TimestampMissing)
+	}
 	evDir := filepath.Join(dir, "inc-3")
 	if got := dockertest.TarEntry(t, filepath.Join(evDir, "container/filesystem.tar"), "pwned.txt"); got != "owned\n" {
 		t.Errorf("pwned.txt in export = %q", got)
@@ -183,8 +199,15 @@ func TestSnapshotAndVerify(t *testing.T) {
 		t.Errorf("second snapshot manifest %s, want %s", again.Evidence.ManifestSHA256, res.Evidence.ManifestSHA256)
 	}
 
-	if _, err := env.ExecuteActivity(e.VerifyEvidence, activities.VerifyInput{IncidentID: "inc-3"}); err != nil {
+	tsa.Down = false
+	val, err = env.ExecuteActivity(e.VerifyEvidence, activities.VerifyInput{IncidentID: "inc-3"})
+	if err != nil {
 		t.Fatalf("verify: %v", err)
+	}
+	var verified activities.VerifyResult
+	_ = val.Get(&verified)
+	if verified.Timestamped == nil || verified.TimestampMissing != "" {
+		t.Errorf("verify with the authority back: timestamped %v, missing %q", verified.Timestamped, verified.TimestampMissing)
 	}
 	tamper(t, filepath.Join(evDir, "container/inspect.json"))
 	_, err = env.ExecuteActivity(e.VerifyEvidence, activities.VerifyInput{IncidentID: "inc-3"})

@@ -64,7 +64,7 @@ func (e *Evidence) SnapshotContainer(ctx context.Context, in SnapshotInput) (Sna
 		return SnapshotResult{}, permanent(ErrTypeBadInput, err)
 	}
 	if m, err := e.Store.Manifest(in.IncidentID); err == nil {
-		return e.sealed(in.IncidentID, folder.Dir(), m)
+		return e.sealed(ctx, in.IncidentID, folder.Dir(), m)
 	}
 	c, err := resolve(ctx, e.Runtime, in.Target)
 	if err != nil {
@@ -103,11 +103,12 @@ func (s *snapshot) seal(incidentID string, subject map[string]string) (SnapshotR
 	if err != nil {
 		return SnapshotResult{}, fmt.Errorf("seal evidence %s: %w", incidentID, err)
 	}
-	return s.e.sealed(incidentID, s.folder.Dir(), m)
+	return s.e.sealed(s.ctx, incidentID, s.folder.Dir(), m)
 }
 
-// sealed describes a sealed manifest with its own hash from the custody log.
-func (e *Evidence) sealed(incidentID, dir string, m evidence.Manifest) (SnapshotResult, error) {
+// sealed describes a sealed manifest with its own hash from the custody
+// log, its signer and its timestamp, asking the authority for one.
+func (e *Evidence) sealed(ctx context.Context, incidentID, dir string, m evidence.Manifest) (SnapshotResult, error) {
 	custody, err := e.Store.Custody(incidentID)
 	if err != nil {
 		return SnapshotResult{}, fmt.Errorf("custody of %s: %w", incidentID, err)
@@ -118,7 +119,34 @@ func (e *Evidence) sealed(incidentID, dir string, m evidence.Manifest) (Snapshot
 			ev.ManifestSHA256 = c.SHA256
 		}
 	}
+	if pub := e.Store.PublicKey(); pub != nil {
+		ev.SignedBy = evidence.KeyID(pub)
+	}
+	ev.TimestampedAt, ev.TimestampMissing = e.timestamp(ctx, incidentID)
 	return SnapshotResult{Evidence: ev}, nil
+}
+
+// timestampWait bounds how long sealing waits on the timestamp authority:
+// a slow one must not hold the playbook; the worker's pending pass and the
+// verify step ask again.
+const timestampWait = 15 * time.Second
+
+// timestamp returns the time the authority certified for the incident's
+// signature, asking it first if the folder has no token, or why there is
+// none; both are empty when no authority is configured or the folder is
+// unsigned.
+func (e *Evidence) timestamp(ctx context.Context, incidentID string) (*time.Time, string) {
+	ctx, cancel := context.WithTimeout(ctx, timestampWait)
+	defer cancel()
+	at, err := e.Store.Timestamp(ctx, incidentID, e.Actor)
+	switch {
+	case err == nil:
+		return &at, ""
+	case errors.Is(err, evidence.ErrNoTimestamp), errors.Is(err, evidence.ErrNoManifest):
+		return nil, ""
+	}
+	activity.GetLogger(ctx).Warn("no timestamp for the evidence yet", "incident", incidentID, "err", err)
+	return nil, err.Error()
 }
 
 // snapshot collects one container's artifacts into a folder.
@@ -280,11 +308,17 @@ type VerifyResult struct {
 	Verified       int       `json:"verified"`
 	ManifestSHA256 string    `json:"manifest_sha256"`
 	At             time.Time `json:"at"`
+	// Timestamped and TimestampMissing are as in incident.Evidence.
+	Timestamped      *time.Time `json:"timestamped,omitempty"`
+	TimestampMissing string     `json:"timestamp_missing,omitempty"`
 }
 
 // VerifyEvidence recomputes the hash of every artifact in the incident's
-// manifest; any mismatch or missing file fails the step for good.
+// manifest; any mismatch or missing file fails the step for good. A
+// signature still without a timestamp is timestamped first, if the
+// authority answers now.
 func (e *Evidence) VerifyEvidence(ctx context.Context, in VerifyInput) (VerifyResult, error) {
+	_, missing := e.timestamp(ctx, in.IncidentID)
 	v, err := e.Store.Verify(ctx, in.IncidentID, e.Actor, func(done, total int64) {
 		activity.RecordHeartbeat(ctx, progress{Bytes: done})
 	})
@@ -297,7 +331,7 @@ func (e *Evidence) VerifyEvidence(ctx context.Context, in VerifyInput) (VerifyRe
 	if !v.OK() {
 		return VerifyResult{}, permanentf(ErrTypeEvidenceMismatch, "evidence %s: %s", in.IncidentID, problems(v.Problems))
 	}
-	return VerifyResult{Verified: v.Verified, ManifestSHA256: v.ManifestSHA256, At: v.At}, nil
+	return VerifyResult{Verified: v.Verified, ManifestSHA256: v.ManifestSHA256, At: v.At, Timestamped: v.Timestamped, TimestampMissing: missing}, nil
 }
 
 func problems(ps []evidence.Problem) string {

@@ -152,7 +152,7 @@ func (k *Kube) SnapshotPod(ctx context.Context, in PodSnapshotInput) (SnapshotRe
 		return SnapshotResult{}, permanent(ErrTypeBadInput, err)
 	}
 	if m, err := k.Store.Manifest(in.IncidentID); err == nil {
-		return e.sealed(in.IncidentID, folder.Dir(), m)
+		return e.sealed(ctx, in.IncidentID, folder.Dir(), m)
 	}
 	t := in.Target
 	c, err := k.client(t.Cluster)

@@ -32,6 +32,9 @@ func verify(ctx workflow.Context, r *response, s step[none]) (string, error) {
 	}
 	if r.inc.Evidence != nil {
 		r.inc.Evidence.Verified, r.inc.Evidence.VerifiedAt = true, timePtr(res.At)
+		if res.Timestamped != nil || res.TimestampMissing != "" {
+			r.inc.Evidence.TimestampedAt, r.inc.Evidence.TimestampMissing = res.Timestamped, res.TimestampMissing
+		}
 		if u, ok := r.inc.Unit(r.inc.Target.ContainerID); ok {
 			u.EvidenceVerified = true
 		}

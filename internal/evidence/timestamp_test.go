@@ -1,89 +1,17 @@
 package evidence
 
 import (
-	"context"
-	"crypto"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/digitorus/timestamp"
+	"github.com/quell-ir/quell/internal/evidence/evidencetest"
 )
-
-// testAuthority is an RFC 3161 authority in the test's own process: a CA
-// and a timestamping certificate, signing tokens with digitorus/timestamp.
-// (internal/tsa tests against a real authority server.) down makes it
-// refuse, as an authority that is not there.
-type testAuthority struct {
-	cert  *x509.Certificate
-	key   crypto.Signer
-	chain []byte
-	down  bool
-	asked int
-}
-
-func newTestAuthority(t *testing.T) *testAuthority {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test TSA root"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, caKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ = x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "test TSA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, key.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ = x509.ParseCertificate(leafDER)
-	chain := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...)
-	return &testAuthority{cert: leaf, key: key, chain: chain}
-}
-
-func (a *testAuthority) Timestamp(_ context.Context, data []byte) ([]byte, []byte, error) {
-	a.asked++
-	if a.down {
-		return nil, nil, errors.New("timestamp authority: connection refused")
-	}
-	sum := sha256.Sum256(data)
-	ts := timestamp.Timestamp{
-		HashAlgorithm: crypto.SHA256, HashedMessage: sum[:], Time: time.Now(),
-		Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2}, Qualified: false, AddTSACertificate: true,
-	}
-	resp, err := ts.CreateResponse(a.cert, a.key)
-	if err != nil {
-		return nil, nil, err
-	}
-	parsed, err := timestamp.ParseResponse(resp)
-	if err != nil {
-		return nil, nil, err
-	}
-	return parsed.RawToken, a.chain, nil
-}
 
 // TestTimestampLateAndVerified: sealed while the authority is down, a
 // folder has no token and verifies as missing one; the pending pass adds
@@ -92,9 +20,9 @@ func (a *testAuthority) Timestamp(_ context.Context, data []byte) ([]byte, []byt
 func TestTimestampLateAndVerified(t *testing.T) {
 	s, f, key := signedIncident(t, "inc-ts")
 	pub := key.Public().(ed25519.PublicKey)
-	tsa := newTestAuthority(t)
-	s.SetTimestamper(tsa, tsa.chain)
-	tsa.down = true
+	tsa := evidencetest.NewAuthority(t)
+	s.SetTimestamper(tsa, tsa.Chain)
+	tsa.Down = true
 	if _, err := s.Timestamp(t.Context(), "inc-ts", testActor); err == nil || errors.Is(err, ErrNoTimestamp) {
 		t.Fatalf("Timestamp with the authority down = %v, want its error", err)
 	}
@@ -104,23 +32,23 @@ func TestTimestampLateAndVerified(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(f.Dir(), TimestampName)); err == nil {
 		t.Fatal("a token was written while the authority was down")
 	}
-	v, err := VerifyDir(t.Context(), f.Dir(), "", VerifyOptions{PublicKey: pub, TSAChain: tsa.chain})
+	v, err := VerifyDir(t.Context(), f.Dir(), "", VerifyOptions{PublicKey: pub, TSAChain: tsa.Chain})
 	if err != nil || !v.OK() || v.Timestamped != nil {
 		t.Fatalf("verify without a token = %+v, %v", v, err)
 	}
 
-	tsa.down = false
+	tsa.Down = false
 	done, err := s.TimestampPending(t.Context(), testActor)
 	if err != nil || strings.Join(done, ",") != "inc-ts" {
 		t.Fatalf("TimestampPending = %v, %v, want inc-ts", done, err)
 	}
-	v, err = VerifyDir(t.Context(), f.Dir(), "", VerifyOptions{PublicKey: pub, TSAChain: tsa.chain})
+	v, err = VerifyDir(t.Context(), f.Dir(), "", VerifyOptions{PublicKey: pub, TSAChain: tsa.Chain})
 	if err != nil || !v.OK() || v.Timestamped == nil || time.Since(*v.Timestamped) > time.Minute {
 		t.Fatalf("verify with the token = %+v, %v", v, err)
 	}
-	asked := tsa.asked
-	if done, err := s.TimestampPending(t.Context(), testActor); err != nil || len(done) != 0 || tsa.asked != asked {
-		t.Errorf("a second pass = %v, %v, asked %d more times; want nothing to do", done, err, tsa.asked-asked)
+	asked := tsa.Asked
+	if done, err := s.TimestampPending(t.Context(), testActor); err != nil || len(done) != 0 || tsa.Asked != asked {
+		t.Errorf("a second pass = %v, %v, asked %d more times; want nothing to do", done, err, tsa.Asked-asked)
 	}
 	entries, _ := s.Custody("inc-ts")
 	if last := entries[len(entries)-1]; last.Action != ActionTimestamped || !strings.Contains(last.Note, "test TSA") {
@@ -128,8 +56,8 @@ func TestTimestampLateAndVerified(t *testing.T) {
 	}
 
 	// Another authority's chain does not vouch for the token.
-	other := newTestAuthority(t)
-	if got := verifyFailure(t, f.Dir(), pub, other.chain); !strings.Contains(got, TimestampName) {
+	other := evidencetest.NewAuthority(t)
+	if got := verifyFailure(t, f.Dir(), pub, other.Chain); !strings.Contains(got, TimestampName) {
 		t.Errorf("verify against another authority: first failure %q, want the timestamp", got)
 	}
 	// An envelope signed again at another time, with the same key over the
@@ -158,7 +86,7 @@ func TestTimestampLateAndVerified(t *testing.T) {
 	if err := os.WriteFile(envPath, append(swapped, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := verifyFailure(t, f.Dir(), pub, tsa.chain); !strings.Contains(got, TimestampName) || !strings.Contains(got, "does not cover") {
+	if got := verifyFailure(t, f.Dir(), pub, tsa.Chain); !strings.Contains(got, TimestampName) || !strings.Contains(got, "does not cover") {
 		t.Errorf("verify after the envelope was swapped: first failure %q, want the timestamp's", got)
 	}
 }

@@ -201,6 +201,16 @@ type Evidence struct {
 	// Verified is set once every hash has been recomputed and matched.
 	Verified   bool       `json:"verified"`
 	VerifiedAt *time.Time `json:"verified_at,omitempty"`
+	// SignedBy is the key ID (SHA-256 of the public key) of the collector
+	// that signed the manifest; empty when unsigned.
+	SignedBy string `json:"signed_by,omitempty"`
+	// TimestampedAt is the time an RFC 3161 authority certified for the
+	// signature.
+	TimestampedAt *time.Time `json:"timestamped_at,omitempty"`
+	// TimestampMissing says why the signature has no timestamp while an
+	// authority is configured; the worker adds it when the authority
+	// answers.
+	TimestampMissing string `json:"timestamp_missing,omitempty"`
 	// Notes records what could not be collected and why.
 	Notes []string `json:"notes,omitempty"`
 }

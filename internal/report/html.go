@@ -26,16 +26,17 @@ var htmlSource string
 const HTMLPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"stamp":  func(t *time.Time) string { return stamp(t) },
-	"at":     func(t time.Time) string { return stamp(&t) },
-	"took":   took,
-	"short":  short,
-	"dash":   orDash,
-	"secs":   seconds,
-	"verify": VerifyCommand,
-	"join":   strings.Join,
-	"csp":    func() string { return HTMLPolicy },
-	"css":    func() template.CSS { return template.CSS(CSS) },
+	"stamp":     func(t *time.Time) string { return stamp(t) },
+	"at":        func(t time.Time) string { return stamp(&t) },
+	"took":      took,
+	"short":     short,
+	"dash":      orDash,
+	"secs":      seconds,
+	"verify":    VerifyCommand,
+	"signature": signature,
+	"join":      strings.Join,
+	"csp":       func() string { return HTMLPolicy },
+	"css":       func() template.CSS { return template.CSS(CSS) },
 }).Parse(htmlSource))
 
 // view is what the HTML templates read.

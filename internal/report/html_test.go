@@ -100,3 +100,31 @@ func TestJSONValidatesAgainstSchema(t *testing.T) {
 		t.Error("a report without schema_version validates")
 	}
 }
+
+// TestSignatureLine: the report says who signed the evidence and when an
+// authority certified it, or why it has not yet, in Markdown and HTML.
+func TestSignatureLine(t *testing.T) {
+	at := time.Date(2026, 11, 23, 1, 0, 3, 0, time.UTC)
+	for _, tc := range []struct {
+		ev   incident.Evidence
+		want string
+	}{
+		{incident.Evidence{}, "Manifest unsigned"},
+		{incident.Evidence{SignedBy: "k1"}, "key k1; no timestamp authority configured"},
+		{incident.Evidence{SignedBy: "k1", TimestampedAt: &at}, "key k1; timestamped 2026-11-23 01:00:03"},
+		{incident.Evidence{SignedBy: "k1", TimestampMissing: "authority down"}, "timestamp missing (authority down): quell adds it when the authority answers"},
+	} {
+		inc := sample()
+		inc.Evidence = &tc.ev
+		var md, page bytes.Buffer
+		if err := Markdown(&md, inc, at); err != nil {
+			t.Fatal(err)
+		}
+		if err := HTML(&page, inc, at); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(md.String(), tc.want) || !strings.Contains(page.String(), tc.want) {
+			t.Errorf("%+v: the reports lack %q:\n%s", tc.ev, tc.want, md.String())
+		}
+	}
+}

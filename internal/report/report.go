@@ -191,7 +191,7 @@ func (m *mdWriter) evidence(inc incident.Incident) {
 	if ev == nil {
 		return
 	}
-	m.printf("## Evidence\n\nFolder `%s`; manifest SHA-256 `%s`; verified: %s.\n\n", ev.Dir, ev.ManifestSHA256, verified(ev))
+	m.printf("## Evidence\n\nFolder `%s`; manifest SHA-256 `%s`; verified: %s.\n\n%s.\n\n", ev.Dir, ev.ManifestSHA256, verified(ev), signature(ev))
 	if ev.Image != "" {
 		m.printf("Committed image `%s` (`%s`).\n\n", ev.Image, ev.ImageID)
 	}
@@ -292,6 +292,22 @@ func verified(ev *incident.Evidence) string {
 		return "no"
 	}
 	return "yes, at " + stamp(ev.VerifiedAt)
+}
+
+// signature says who signed the manifest and when an authority
+// certified it, or why not.
+func signature(ev *incident.Evidence) string {
+	if ev.SignedBy == "" {
+		return "Manifest unsigned"
+	}
+	s := "Manifest signed by the collector's Ed25519 key " + ev.SignedBy
+	switch {
+	case ev.TimestampedAt != nil:
+		return s + "; timestamped " + stamp(ev.TimestampedAt) + " by an RFC 3161 authority"
+	case ev.TimestampMissing != "":
+		return s + "; timestamp missing (" + ev.TimestampMissing + "): quell adds it when the authority answers"
+	}
+	return s + "; no timestamp authority configured"
 }
 
 func stamp(t *time.Time) string {
