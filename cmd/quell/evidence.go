@@ -10,13 +10,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/quell-ir/quell/internal/app"
+	"github.com/quell-ir/quell/internal/audit"
 	"github.com/quell-ir/quell/internal/evidence"
 )
 
 // evidenceUsage lists the evidence subcommands.
-const evidenceUsage = "usage: quell evidence pubkey [--data-dir DIR] | verify PATH [--key FILE] [--tsa-chain FILE] | bundle ID -o FILE [--data-dir DIR]"
+const evidenceUsage = "usage: quell evidence pubkey [--data-dir DIR] | verify PATH [--key FILE] [--tsa-chain FILE] | bundle ID -o FILE [--data-dir DIR]" +
+	" | hold ID --reason TEXT | release ID --reason TEXT | expire --older-than DURATION [--dry-run]"
 
 // runEvidence runs `quell evidence`: the collector's public key, offline
 // verification of a folder or bundle, and bundling for an auditor.
@@ -31,6 +34,10 @@ func runEvidence(ctx context.Context, args []string, stdout io.Writer) error {
 		return evidenceVerify(ctx, args[1:], stdout)
 	case "bundle":
 		return evidenceBundle(args[1:], stdout)
+	case "hold", "release":
+		return evidenceHold(args[0], args[1:], stdout)
+	case "expire":
+		return evidenceExpire(args[1:], stdout)
 	}
 	return usageError(evidenceUsage)
 }
@@ -174,9 +181,7 @@ func evidenceBundle(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	host, _ := os.Hostname()
-	actor := evidence.Actor{Who: "quell-cli", Host: host, Version: app.VersionString()}
-	store := evidence.NewStore(filepath.Join(dir, "evidence"))
+	store, actor := cliStore(dir)
 	err = store.Bundle(id, tmp, pub, filepath.Join(dir, "reports"), actor, "bundled into "+filepath.Base(*out))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -189,4 +194,66 @@ func evidenceBundle(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s: incident %s's evidence, its key, report and README\n", *out, id)
 	return nil
+}
+
+// cliStore is the data dir's evidence store, and the local user as the
+// custody log names them.
+func cliStore(dataDir string) (*evidence.Store, evidence.Actor) {
+	host, _ := os.Hostname()
+	return evidence.NewStore(filepath.Join(dataDir, "evidence")), evidence.Actor{Who: localUser(), Host: host, Version: app.VersionString()}
+}
+
+// evidenceHold sets (action "hold") or lifts ("release") a legal hold,
+// recorded in the custody log and the audit log.
+func evidenceHold(action string, args []string, stdout io.Writer) error {
+	fset := flag.NewFlagSet("quell evidence "+action, flag.ContinueOnError)
+	reason := fset.String("reason", "", "why: a case number, a request (required)")
+	dir, rest, err := evidenceFlags(fset, args)
+	if err != nil || len(rest) != 1 || *reason == "" {
+		return usageError(evidenceUsage)
+	}
+	id := rest[0]
+	store, actor := cliStore(dir)
+	if action == "hold" {
+		err = store.Hold(id, actor, *reason)
+	} else {
+		err = store.Release(id, actor, *reason)
+	}
+	if err != nil {
+		return err
+	}
+	auditLocal(dir, audit.Event{Action: "evidence." + action, Incident: id, Reason: *reason})
+	if action == "hold" {
+		fmt.Fprintf(stdout, "incident %s: evidence held (%s); no retention removes it until quell evidence release\n", id, *reason)
+	} else {
+		fmt.Fprintf(stdout, "incident %s: hold lifted (%s); retention applies again\n", id, *reason)
+	}
+	return nil
+}
+
+// evidenceExpire removes the evidence sealed longer ago than --older-than
+// that no hold keeps, recording each removal in the audit log.
+func evidenceExpire(args []string, stdout io.Writer) error {
+	fset := flag.NewFlagSet("quell evidence expire", flag.ContinueOnError)
+	age := fset.Duration("older-than", 0, "remove evidence sealed longer ago than this (e.g. 2160h for 90 days)")
+	dryRun := fset.Bool("dry-run", false, "list what would go, remove nothing")
+	dir, rest, err := evidenceFlags(fset, args)
+	if err != nil || len(rest) != 0 || *age <= 0 {
+		return usageError(evidenceUsage)
+	}
+	store, _ := cliStore(dir)
+	expired, err := store.Expire(*age, time.Now(), *dryRun)
+	for _, x := range expired {
+		state := "would be removed"
+		switch {
+		case x.Held:
+			state = "kept: under a legal hold"
+		case x.Removed:
+			state = "removed"
+			auditLocal(dir, audit.Event{Action: "evidence.expire", Incident: x.IncidentID,
+				Reason: "sealed " + x.Since.UTC().Format(time.RFC3339) + ", older than " + age.String()})
+		}
+		fmt.Fprintf(stdout, "%s\tsealed %s\t%s\n", x.IncidentID, x.Since.UTC().Format(time.RFC3339), state)
+	}
+	return err
 }

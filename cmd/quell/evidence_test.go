@@ -153,3 +153,50 @@ func TestEvidenceUsageErrors(t *testing.T) {
 		t.Error("a refused bundle left its file")
 	}
 }
+
+// TestEvidenceHoldAndExpire: a held incident's evidence outlives its
+// retention, the other's goes, and the audit log records the hold and the
+// removal.
+func TestEvidenceHoldAndExpire(t *testing.T) {
+	dataDir := t.TempDir()
+	sealedEvidence(t, dataDir, "inc-held")
+	sealedEvidence(t, dataDir, "inc-gone")
+	if _, err := runCmd(t, "evidence", "hold", "inc-held", "--data-dir", dataDir); exitCode(err) != 2 {
+		t.Errorf("hold without --reason = %v, want a usage error", err)
+	}
+	if _, err := runCmd(t, "evidence", "hold", "inc-held", "--reason", "case 17", "--data-dir", dataDir); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, "evidence", "expire", "--older-than", "1ns", "--dry-run", "--data-dir", dataDir)
+	if err != nil || !strings.Contains(out, "inc-gone\tsealed ") || !strings.Contains(out, "would be removed") {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	out, err = runCmd(t, "evidence", "expire", "--older-than", "1ns", "--data-dir", dataDir)
+	if err != nil || !strings.Contains(out, "kept: under a legal hold") || !strings.Contains(out, "\tremoved") {
+		t.Fatalf("expire: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "evidence", "inc-gone")); !os.IsNotExist(err) {
+		t.Errorf("expired evidence still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "evidence", "inc-held", evidence.ManifestName)); err != nil {
+		t.Errorf("held evidence removed: %v", err)
+	}
+	log, err := os.ReadFile(filepath.Join(dataDir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"action":"evidence.hold","incident":"inc-held"`, `"action":"evidence.expire","incident":"inc-gone"`} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("audit log lacks %s:\n%s", want, log)
+		}
+	}
+	if _, err := runCmd(t, "audit", "verify", "--data-dir", dataDir); err != nil {
+		t.Errorf("audit verify: %v", err)
+	}
+	if _, err := runCmd(t, "evidence", "release", "inc-held", "--reason", "case closed", "--data-dir", dataDir); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, "evidence", "expire", "--older-than", "1ns", "--data-dir", dataDir); err != nil || !strings.Contains(out, "inc-held\tsealed ") {
+		t.Errorf("expire after release: %v\n%s", err, out)
+	}
+}

@@ -115,13 +115,24 @@ func hashToken(stdout io.Writer) error {
 // auditCLI records a change made from the command line, by the local
 // user; the change is made by then, so a failure is a warning.
 func auditCLI(dir, action, what string) {
-	who := "local"
+	auditLocal(dir, audit.Event{Action: action, Reason: what})
+}
+
+// localUser names the user running the command, as the audit log and the
+// custody log record them.
+func localUser() string {
 	if u, err := user.Current(); err == nil {
-		who = "local:" + u.Username
+		return "local:" + u.Username
 	}
+	return "local"
+}
+
+// auditLocal records e, done from the command line by the local user.
+func auditLocal(dir string, e audit.Event) {
+	e.Principal, e.Role, e.Via, e.Outcome = localUser(), string(auth.Admin), "cli", audit.Accepted
 	l, err := audit.Open(audit.Path(dir))
 	if err == nil {
-		err = l.Append(audit.Event{Principal: who, Role: string(auth.Admin), Via: "cli", Action: action, Outcome: audit.Accepted, Reason: what})
+		err = l.Append(e)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "quell: warning: not audited:", err)

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // The custody log is a hash chain: every line carries, in its "prev" field,
@@ -119,7 +121,14 @@ func readChain(dir string) (Chain, error) {
 // appendChained links e to the last line of the custody log in dir and
 // appends it. A log whose chain is broken is still appended to (the break
 // stays visible to every verification), linked to its last line as found.
+// The folder is locked meanwhile, so the worker and the quell command
+// (a bundle, a hold) never link two lines to the same one.
 func appendChained(dir string, e CustodyEntry) error {
+	unlock, err := lockFolder(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	path := filepath.Join(dir, CustodyName)
 	lines, err := readLines(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -130,4 +139,21 @@ func appendChained(dir string, e CustodyEntry) error {
 		e.Prev = lineDigest(lines[len(lines)-1])
 	}
 	return appendLine(path, e)
+}
+
+// lockFolder takes an exclusive flock on the folder dir across processes
+// and returns its release.
+func lockFolder(dir string) (func(), error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
