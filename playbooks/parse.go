@@ -2,6 +2,8 @@ package playbooks
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -88,6 +90,7 @@ func Parse(file string, data []byte, reg *Registry) (Playbook, error) {
 		Steps:  doc.Steps,
 		DryRun: doc.DryRun,
 		File:   file,
+		Digest: ContentDigest(data),
 	}
 	if err := p.Validate(reg); err != nil {
 		return Playbook{}, locate(file, data, err)
@@ -204,4 +207,10 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// ContentDigest is the digest a playbook's Digest records of its file.
+func ContentDigest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

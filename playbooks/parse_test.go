@@ -1,6 +1,8 @@
 package playbooks
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -145,5 +147,25 @@ steps:
 	}
 	if _, err := Parse("bad.yaml", []byte(strings.Replace(src, `"regex:^Crypto"`, `"regex:("`, 1)), testRegistry(t)); err == nil {
 		t.Error("a bad label pattern loaded")
+	}
+}
+
+// TestParseDigest: a playbook records the digest of its file's bytes, which
+// any change to the file changes.
+func TestParseDigest(t *testing.T) {
+	src := "name: hold\nmatch: {source: falco}\nsteps:\n  - {id: hold, kind: approval, timeout: 1h, with: {approvers: [a]}}\n"
+	p, err := Parse("pb.yaml", []byte(src), testRegistry(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "sha256:" + fmt.Sprintf("%x", sha256.Sum256([]byte(src))); p.Digest != want {
+		t.Errorf("Digest = %s, want %s", p.Digest, want)
+	}
+	q, err := Parse("pb.yaml", []byte(src+"# a comment\n"), testRegistry(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Digest == p.Digest {
+		t.Error("a changed file kept its digest")
 	}
 }

@@ -33,6 +33,9 @@ type Playbook struct {
 	DryRun bool `yaml:"dry_run" json:"dry_run,omitempty"`
 	// File is where the playbook was loaded from, when it came from a file.
 	File string `yaml:"-" json:"file,omitempty"`
+	// Digest is "sha256:" and the hex SHA-256 of the playbook's file as
+	// loaded: the version an incident ran, recorded on it and its report.
+	Digest string `yaml:"-" json:"digest,omitempty"`
 }
 
 // Match selects alerts. Every criterion must hold; empty criteria hold for

@@ -95,14 +95,16 @@ func newResponse(ctx workflow.Context, in IncidentInput, kinds *Registry) *respo
 	info := workflow.GetInfo(ctx)
 	r := &response{in: in, kinds: kinds, gates: map[string]*gate{}, reports: map[string]bool{}}
 	r.inc = incident.Incident{
-		ID:         info.WorkflowExecution.ID + "." + info.FirstRunID,
-		Status:     incident.StatusRunning,
-		Playbook:   in.Playbook.Name,
-		Rule:       in.Alert.Rule,
-		Priority:   in.Alert.Priority,
-		Target:     in.Alert.Target,
-		DetectedAt: in.Alert.Time,
-		OpenedAt:   in.Alert.ReceivedAt,
+		ID:       info.WorkflowExecution.ID + "." + info.FirstRunID,
+		Status:   incident.StatusRunning,
+		Playbook: in.Playbook.Name,
+		// From the input: the version the incident started with.
+		PlaybookDigest: in.Playbook.Digest,
+		Rule:           in.Alert.Rule,
+		Priority:       in.Alert.Priority,
+		Target:         in.Alert.Target,
+		DetectedAt:     in.Alert.Time,
+		OpenedAt:       in.Alert.ReceivedAt,
 	}
 	for _, s := range in.Playbook.Steps {
 		r.inc.Steps = append(r.inc.Steps, incident.Step{ID: s.ID, Kind: s.Kind, Status: incident.StepPending})

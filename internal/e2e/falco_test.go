@@ -116,6 +116,9 @@ func TestFalcoAlertContainsContainer(t *testing.T) {
 			t.Errorf("report:write left no %s file: %v", format, err)
 		}
 	}
+	if !strings.HasPrefix(done.PlaybookDigest, "sha256:") || len(done.PlaybookDigest) != 71 || !strings.Contains(report, done.PlaybookDigest) {
+		t.Errorf("playbook digest %q, want it on the incident and in its report", done.PlaybookDigest)
+	}
 	page, err := os.ReadFile(filepath.Join(reports, first.IncidentID+".html"))
 	if n := bytes.Count(page, []byte(`<rect class="bar `)); err != nil || n != len(done.Steps) {
 		t.Errorf("HTML report (%v): %d bars for %d steps", err, n, len(done.Steps))

@@ -36,6 +36,10 @@ type Incident struct {
 	Resolution string `json:"resolution,omitempty"`
 	// Playbook is the name of the playbook that runs.
 	Playbook string `json:"playbook"`
+	// PlaybookDigest is the SHA-256 of the playbook's file as the incident
+	// started it ("sha256:..."): the version that ran, whatever the file
+	// says later.
+	PlaybookDigest string `json:"playbook_digest,omitempty"`
 	// Rule is the rule of the alert that opened the incident.
 	Rule string `json:"rule"`
 	// Priority is that alert's priority.

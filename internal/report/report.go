@@ -114,7 +114,7 @@ func (m *mdWriter) summary(inc incident.Incident, now time.Time) {
 	if inc.Resolution != "" {
 		m.printf("| Resolution | %s |\n", cell(inc.Resolution))
 	}
-	m.printf("| Playbook | %s |\n", inc.Playbook)
+	m.printf("| Playbook | %s |\n", playbookName(inc))
 	m.printf("| Rule | %s (priority %s) |\n", cell(inc.Rule), inc.Priority)
 	if t.Pod != "" {
 		m.printf("| Pod | `%s/%s` on cluster %s |\n", t.Namespace, t.Pod, cell(orDash(t.Cluster)))
@@ -292,6 +292,15 @@ func verified(ev *incident.Evidence) string {
 		return "no"
 	}
 	return "yes, at " + stamp(ev.VerifiedAt)
+}
+
+// playbookName is the playbook's name with the digest of the version
+// that ran, when known.
+func playbookName(inc incident.Incident) string {
+	if inc.PlaybookDigest == "" {
+		return inc.Playbook
+	}
+	return inc.Playbook + " (" + inc.PlaybookDigest + ")"
 }
 
 // signature says who signed the manifest and when an authority

@@ -15,7 +15,8 @@ func sample() incident.Incident {
 	at := func(s int) *time.Time { t := time.Date(2026, 11, 23, 1, 0, s, 0, time.UTC); return &t }
 	return incident.Incident{
 		ID: "docker-h-abc.run", Status: incident.StatusCompleted, Resolution: "every step ran", Playbook: "compromised-container",
-		Rule: "Terminal shell in container", Priority: alert.Critical,
+		PlaybookDigest: "sha256:" + strings.Repeat("ab", 32),
+		Rule:           "Terminal shell in container", Priority: alert.Critical,
 		Target:      alert.Target{Kind: "docker", Host: "h", ContainerID: "abcdef0123456789", ContainerName: "web", Image: "example/app:1"},
 		AlertRecord: incident.AlertRecord{AlertsCount: 2},
 		DetectedAt:  *at(0), OpenedAt: *at(1), ContainedAt: at(2), ClosedAt: at(9),
@@ -51,6 +52,7 @@ func TestMarkdown(t *testing.T) {
 		"| web | true | `abcdef012345` | `0ld0ld0ld0ld` | `111122223333` | `cleancleancl` | - | true | replace: succeeded |",
 		"- Rebuilt as `sha256:cleancleanclean`, tagged example/app:1",
 		"2 alert(s) joined this incident",
+		"| Playbook | compromised-container (sha256:abab",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q\n%s", want, md)
