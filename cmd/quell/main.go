@@ -7,6 +7,7 @@
 //	quell worker                    the workflow and activity worker
 //	quell playbook validate FILE... check playbooks
 //	quell playbook schema           the JSON Schema of playbooks, for editors
+//	quell playbook test DIR         replay recorded alerts through matching and plan mode
 //	quell plan --alert FILE         what the matching playbook would do, touching nothing
 //	quell steps                     the step kinds playbooks may use
 //	quell token ...                 API tokens
@@ -46,7 +47,7 @@ func commands() []command {
 		{"dev", "run everything on one machine: embedded Temporal, worker and HTTP API", runDev},
 		{"serve", "run the HTTP API against a Temporal cluster", runServe},
 		{"worker", "run the workflow and activity worker against a Temporal cluster", runWorker},
-		{"playbook", "playbook validate FILE... | schema: check playbooks, print their JSON Schema", runPlaybook},
+		{"playbook", "playbook validate FILE... | schema | test DIR: check playbooks, print their JSON Schema, replay recorded alerts", runPlaybook},
 		{"plan", "plan --alert FILE [--playbook FILE]: what the playbook would do to the live unit, touching nothing", runPlan},
 		{"steps", "list the step kinds playbooks may use", runSteps},
 		{"token", "token create|list|revoke|hash: API tokens kept as hashes in the data dir", runToken},

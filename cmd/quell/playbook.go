@@ -18,10 +18,10 @@ import (
 )
 
 // playbookUsage is the usage of `quell playbook`.
-const playbookUsage = "usage: quell playbook validate FILE... | quell playbook schema"
+const playbookUsage = "usage: quell playbook validate FILE... | quell playbook schema | quell playbook test CASES_DIR [--playbooks DIR]"
 
-// runPlaybook runs `quell playbook validate FILE...` and `quell playbook
-// schema`.
+// runPlaybook runs `quell playbook validate FILE...`, `quell playbook
+// schema` and `quell playbook test DIR`.
 func runPlaybook(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usageError(playbookUsage)
@@ -31,6 +31,8 @@ func runPlaybook(ctx context.Context, args []string, stdout io.Writer) error {
 		return runValidate(args[1:], stdout)
 	case "schema":
 		return runSchema(args[1:], stdout)
+	case "test":
+		return runPlaybookTest(args[1:], stdout)
 	}
 	return usageError(playbookUsage)
 }
