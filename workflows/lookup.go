@@ -25,3 +25,18 @@ func LookupUnit(ctx workflow.Context, t alert.Target) (alert.Target, error) {
 	err := workflow.ExecuteActivity(ctx, dockerActs.LookupContainer, activities.LookupInput{Target: t}).Get(ctx, &res)
 	return res.Target, err
 }
+
+// InspectLive reads the unit a target names, changing nothing, by asking
+// the Docker host's worker: plan mode over the HTTP API works out from it
+// what a playbook would change, and the API process holds no Docker
+// socket of its own.
+func InspectLive(ctx workflow.Context, t alert.Target) (activities.InspectUnitResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           TaskQueue,
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3, InitialInterval: 100 * time.Millisecond},
+	})
+	var res activities.InspectUnitResult
+	err := workflow.ExecuteActivity(ctx, recoveryActs.InspectUnit, activities.InspectUnitInput{Target: t}).Get(ctx, &res)
+	return res, err
+}

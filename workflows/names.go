@@ -23,6 +23,8 @@ const (
 	IncidentWorkflow = "IncidentResponse"
 	// LookupWorkflow is the registered name of LookupUnit.
 	LookupWorkflow = "LookupUnit"
+	// InspectWorkflow is the registered name of InspectLive.
+	InspectWorkflow = "InspectLive"
 	// ActivityIsolate is the registered name of the containment activity,
 	// activities.Docker.IsolateContainer.
 	ActivityIsolate = "IsolateContainer"

@@ -234,6 +234,7 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 			w.RegisterWorkflowWithOptions(workflows.NewIncidents(kinds).IncidentResponse,
 				workflow.RegisterOptions{Name: workflows.IncidentWorkflow})
 			w.RegisterWorkflowWithOptions(workflows.LookupUnit, workflow.RegisterOptions{Name: workflows.LookupWorkflow})
+			w.RegisterWorkflowWithOptions(workflows.InspectLive, workflow.RegisterOptions{Name: workflows.InspectWorkflow})
 			w.RegisterWorkflowWithOptions(workflows.AlertTally, workflow.RegisterOptions{Name: workflows.TallyWorkflow})
 			w.RegisterWorkflowWithOptions(workflows.AlertInbox, workflow.RegisterOptions{Name: workflows.InboxWorkflow})
 		}
@@ -323,15 +324,12 @@ func NewAPI(c client.Client, cfg config.Config, pbs []playbooks.Playbook, log *s
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	svc := Incidents(c, cfg, pbs)
 	opts := api.Options{Incidents: svc, Logger: log, Registry: reg}
-	kinds, err := Kinds()
-	var pl *Planner
-	if err == nil {
-		pl, err = NewPlanner(cfg.Docker.Host, kinds, pbs)
-	}
-	if err != nil {
+	// Plans read the unit through the Docker host's worker: the API
+	// holds no Docker socket.
+	if kinds, err := Kinds(); err != nil {
 		log.Warn("http api: POST /v1/plan answers 501", "err", err)
 	} else {
-		opts.Planner = pl
+		opts.Planner = &Planner{Kinds: kinds, Playbooks: pbs, Inspect: svc.InspectUnit}
 	}
 	if err := apiGuards(&opts, cfg, log); err != nil {
 		// The config was validated before; a caller that built it in code

@@ -13,25 +13,29 @@ import (
 )
 
 // Planner works out what the playbooks would do for an alert against the
-// live unit on the Docker daemon, changing nothing: quell plan and POST
-// /v1/plan.
+// live unit, changing nothing: quell plan and POST /v1/plan.
 type Planner struct {
 	// Kinds is the registry of step kinds the playbooks are checked against.
 	Kinds *workflows.Registry
 	// Playbooks are matched against the alert when no playbook is given.
 	Playbooks []playbooks.Playbook
-	// Docker reads the unit; nil plans without the live state.
-	Docker *docker.Client
+	// Inspect reads the unit: on the local daemon for quell plan, through
+	// the Docker host's worker for the API. nil plans without the live
+	// state.
+	Inspect func(ctx context.Context, t alert.Target) (activities.InspectUnitResult, error)
 }
 
-// NewPlanner returns a planner over the Docker daemon at host (the
-// environment's when empty), as config.Docker.Host names it.
+// NewPlanner returns a planner that reads the unit on the Docker daemon at
+// host (the environment's when empty), as config.Docker.Host names it.
 func NewPlanner(host string, kinds *workflows.Registry, pbs []playbooks.Playbook) (*Planner, error) {
 	rt, err := docker.New(host)
 	if err != nil {
 		return nil, err
 	}
-	return &Planner{Kinds: kinds, Playbooks: pbs, Docker: rt}, nil
+	r := &activities.Recovery{Containers: rt}
+	return &Planner{Kinds: kinds, Playbooks: pbs, Inspect: func(ctx context.Context, t alert.Target) (activities.InspectUnitResult, error) {
+		return r.InspectUnit(ctx, activities.InspectUnitInput{Target: t})
+	}}, nil
 }
 
 // Plan returns the plan for a of the playbook that matches it or, when
@@ -55,10 +59,9 @@ func (p *Planner) Plan(ctx context.Context, a alert.Alert, playbookYAML []byte) 
 		}
 	}
 	var live activities.InspectUnitResult
-	if p.Docker != nil {
-		r := &activities.Recovery{Containers: p.Docker}
+	if p.Inspect != nil {
 		var err error
-		if live, err = r.InspectUnit(ctx, activities.InspectUnitInput{Target: a.Target}); err != nil {
+		if live, err = p.Inspect(ctx, a.Target); err != nil {
 			live = activities.InspectUnitResult{Note: "the unit could not be read: " + err.Error()}
 		}
 	} else {

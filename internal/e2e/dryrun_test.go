@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -8,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/playbooks"
+	"github.com/quell-ir/quell/workflows"
 )
 
 // TestDryRunLeavesTheContainerAlone runs the library's compromised-container
@@ -64,5 +68,42 @@ func TestDryRunLeavesTheContainerAlone(t *testing.T) {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
+	}
+}
+
+// TestPlanOverTheAPI: POST /v1/plan on a live container answers the steps
+// and the networks containment would cut, read through the Docker host's
+// worker (an InspectLive workflow ran), and changes nothing.
+func TestPlanOverTheAPI(t *testing.T) {
+	s := startStack(t, "", nil)
+	ctr := victim(t, s.docker, "e2e-plan-"+randomSuffix())
+	req, _ := json.Marshal(map[string]any{"source": "falco", "alert": json.RawMessage(falcoAlert(t, ctr.ID))})
+	var plan playbooks.Plan
+	if code := s.do("POST", "/v1/plan", "", req, &plan); code != http.StatusOK {
+		t.Fatalf("plan: %d %+v", code, plan)
+	}
+	if plan.Playbook != "compromised-container" || len(plan.Steps) == 0 || len(plan.Notes) != 0 {
+		t.Fatalf("plan = %+v, want the library's compromised-container with the unit read", plan)
+	}
+	if got := strings.Join(plan.Steps[0].Changes, "; "); !strings.Contains(got, "disconnect container "+ctr.Name+" ") {
+		t.Errorf("containment would change %q, want the victim's network cut", got)
+	}
+	got, err := s.docker.Container(t.Context(), ctr.ID)
+	if err != nil || got.Paused {
+		t.Errorf("after the plan the container is %+v (%v), want it untouched", got, err)
+	}
+	// Visibility records a run a moment after it closes: look for a while.
+	runs := 0
+	for deadline := time.Now().Add(10 * time.Second); runs == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := s.client.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: s.cfg.Temporal.Namespace, Query: "WorkflowType = '" + workflows.InspectWorkflow + "'",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = len(resp.GetExecutions())
+	}
+	if runs != 1 {
+		t.Errorf("%d InspectLive runs, want the plan's one", runs)
 	}
 }

@@ -155,6 +155,24 @@ func (s *Service) lookup(ctx context.Context, t alert.Target) (alert.Target, err
 	return found, nil
 }
 
+// InspectUnit reads the unit t names on its Docker host, changing nothing,
+// through the host's worker (workflows.InspectLive).
+func (s *Service) InspectUnit(ctx context.Context, t alert.Target) (activities.InspectUnitResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	var res activities.InspectUnitResult
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "inspect-" + requestID(), TaskQueue: workflows.TaskQueue, WorkflowExecutionTimeout: lookupTimeout,
+	}, workflows.InspectWorkflow, t)
+	if err == nil {
+		err = run.Get(ctx, &res)
+	}
+	if err != nil {
+		return res, fmt.Errorf("inspect the unit through the worker: %w", err)
+	}
+	return res, nil
+}
+
 func orLocal(host string) string {
 	if host == "" {
 		return "this host"
