@@ -45,6 +45,8 @@ type Config struct {
 	// Registries are the container registries quell publishes clean images
 	// to, deletes bad ones from and scans for what was built on them.
 	Registries []Registry `yaml:"registries"`
+	// Evidence configures the evidence store: its trusted timestamps.
+	Evidence Evidence `yaml:"evidence"`
 	// Kubernetes lists the clusters whose pods quell acts on.
 	Kubernetes Kubernetes `yaml:"kubernetes"`
 	// Slack tells responders and takes their approvals.
@@ -159,6 +161,7 @@ func Default() Config {
 		Temporal:  Temporal{Address: "127.0.0.1:7233", Namespace: "default"},
 		Incidents: Incidents{DedupWindow: 10 * time.Minute},
 		Worker:    Worker{HeavyActivities: 4},
+		Evidence:  Evidence{TimestampAuthority: TimestampAuthority{Timeout: 10 * time.Second}},
 	}
 }
 
@@ -261,6 +264,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateRegistries(lookupEnv)...)
 	errs = append(errs, c.validateAuth()...)
 	errs = append(errs, c.validateKubernetes()...)
+	errs = append(errs, c.Evidence.TimestampAuthority.validate()...)
 	if sl := c.Slack; sl.BotToken != "" && sl.Channel == "" {
 		errs = append(errs, errors.New("slack: bot_token set but no channel"))
 	}
