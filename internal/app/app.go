@@ -34,6 +34,7 @@ import (
 	"github.com/quell-ir/quell/internal/evidence"
 	"github.com/quell-ir/quell/internal/incident"
 	"github.com/quell-ir/quell/internal/registry"
+	"github.com/quell-ir/quell/internal/tsa"
 	"github.com/quell-ir/quell/internal/workflowclient"
 	"github.com/quell-ir/quell/playbooks"
 	"github.com/quell-ir/quell/workflows"
@@ -187,6 +188,7 @@ func identity() string {
 // so containment never waits behind heavy work and heavy work is bounded.
 type Worker struct {
 	workers []worker.Worker
+	upkeep  *upkeep // nil when the evidence store needs no looking after
 }
 
 // Start starts every queue's worker.
@@ -199,11 +201,17 @@ func (w *Worker) Start() error {
 			return err
 		}
 	}
+	if w.upkeep != nil {
+		w.upkeep.start()
+	}
 	return nil
 }
 
 // Stop stops them.
 func (w *Worker) Stop() {
+	if w.upkeep != nil {
+		w.upkeep.halt()
+	}
 	for _, qw := range w.workers {
 		qw.Stop()
 	}
@@ -249,7 +257,26 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 		return nil, err
 	}
 	store.SetSigner(key)
+	if ta := cfg.Evidence.TimestampAuthority; ta.Enabled() {
+		chain, err := ta.ReadChain()
+		if err != nil {
+			return nil, err
+		}
+		client, err := tsa.New(ta.URL, chain, ta.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		store.SetTimestamper(client, chain)
+	}
 	actor := evidence.Actor{Who: "quell-worker", Host: host, Version: VersionString()}
+	up := &upkeep{store: store, actor: actor, retention: cfg.Evidence.Retention, log: slog.Default(), now: time.Now}
+	if up.needed() {
+		if up.audit, err = audit.Open(audit.Path(cfg.DataDir)); err != nil {
+			return nil, err
+		}
+	} else {
+		up = nil
+	}
 	kubeActs, err := kubeActivities(cfg, store, actor)
 	if err != nil {
 		return nil, err
@@ -281,7 +308,7 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 			w.RegisterActivity(a)
 		}
 	}
-	return &Worker{workers: all}, nil
+	return &Worker{workers: all, upkeep: up}, nil
 }
 
 // registryActivities gives the registry activities a client of the

@@ -45,7 +45,8 @@ type Config struct {
 	// Registries are the container registries quell publishes clean images
 	// to, deletes bad ones from and scans for what was built on them.
 	Registries []Registry `yaml:"registries"`
-	// Evidence configures the evidence store: its trusted timestamps.
+	// Evidence configures the evidence store: its trusted timestamps and
+	// retention.
 	Evidence Evidence `yaml:"evidence"`
 	// Kubernetes lists the clusters whose pods quell acts on.
 	Kubernetes Kubernetes `yaml:"kubernetes"`
@@ -264,7 +265,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateRegistries(lookupEnv)...)
 	errs = append(errs, c.validateAuth()...)
 	errs = append(errs, c.validateKubernetes()...)
-	errs = append(errs, c.Evidence.TimestampAuthority.validate()...)
+	errs = append(errs, c.Evidence.validate()...)
 	if sl := c.Slack; sl.BotToken != "" && sl.Channel == "" {
 		errs = append(errs, errors.New("slack: bot_token set but no channel"))
 	}

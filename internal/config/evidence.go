@@ -20,6 +20,23 @@ type Evidence struct {
 	// TimestampAuthority, when its url is set, gives every sealed folder's
 	// signature an RFC 3161 trusted time.
 	TimestampAuthority TimestampAuthority `yaml:"timestamp_authority"`
+	// Retention is how long the worker keeps an incident's evidence after
+	// sealing it (e.g. 2160h for 90 days); a legal hold (quell evidence
+	// hold) keeps it past that. 0 keeps evidence until removed by hand.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// minRetention bounds retention from below: evidence is kept at least a
+// day, so that no typo ("24m") removes it under an incident's feet.
+const minRetention = 24 * time.Hour
+
+// validate checks the evidence settings.
+func (e Evidence) validate() []error {
+	errs := e.TimestampAuthority.validate()
+	if e.Retention != 0 && e.Retention < minRetention {
+		errs = append(errs, fmt.Errorf("evidence.retention: %s; at least %s, or 0 to keep evidence until removed by hand", e.Retention, minRetention))
+	}
+	return errs
 }
 
 // TimestampAuthority is an RFC 3161 timestamp authority.

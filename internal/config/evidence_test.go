@@ -70,3 +70,16 @@ func TestValidateTimestampAuthority(t *testing.T) {
 		}
 	}
 }
+
+func TestEvidenceRetention(t *testing.T) {
+	cfg, err := Load(write(t, "evidence:\n  retention: 2160h\n"))
+	if err != nil || cfg.Evidence.Retention != 90*24*time.Hour {
+		t.Fatalf("retention = %s, %v; want 90 days", cfg.Evidence.Retention, err)
+	}
+	if cfg, _ := Load(write(t, "")); cfg.Evidence.Retention != 0 {
+		t.Errorf("default retention %s, want 0: kept until removed by hand", cfg.Evidence.Retention)
+	}
+	if _, err := Load(write(t, "evidence:\n  retention: 24m\n")); err == nil || !strings.Contains(err.Error(), "evidence.retention: 24m0s; at least 24h0m0s") {
+		t.Errorf("a retention of 24m: err = %v, want it refused", err)
+	}
+}

@@ -185,8 +185,13 @@ func waitIncidentAs(t *testing.T, url, token, id string, timeout time.Duration, 
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && json.Unmarshal(b, &last) == nil && done(last) {
-				return last
+			// A fresh value each time: decoding into the last one would
+			// keep the fields this answer leaves out.
+			var got incident.Incident
+			if resp.StatusCode == http.StatusOK && json.Unmarshal(b, &got) == nil {
+				if last = got; done(got) {
+					return got
+				}
 			}
 			lastErr = fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))
 		} else {
