@@ -14,6 +14,7 @@ import (
 
 	"github.com/quell-ir/quell/internal/app"
 	"github.com/quell-ir/quell/internal/audit"
+	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/evidence"
 )
 
@@ -45,24 +46,39 @@ func runEvidence(ctx context.Context, args []string, stdout io.Writer) error {
 // evidenceFlags parses --data-dir and --config with the command's own
 // flags, returning the data dir and the positional arguments.
 func evidenceFlags(fs *flag.FlagSet, args []string) (string, []string, error) {
+	cfg, rest, err := evidenceConfig(fs, args)
+	return cfg.DataDir, rest, err
+}
+
+// evidenceConfig parses --data-dir and --config with the command's own
+// flags, returning the configuration (the flag's data dir over the
+// file's) and the positional arguments.
+func evidenceConfig(fs *flag.FlagSet, args []string) (config.Config, []string, error) {
 	dataDir := fs.String("data-dir", "./.quell", "the data directory that holds evidence/ and keys/")
-	configFile := fs.String("config", "", "configuration file (YAML), for its data_dir")
+	configFile := fs.String("config", "", "configuration file (YAML), for its data_dir and evidence signing key")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
-		return "", nil, usageError(evidenceUsage)
+		return config.Config{}, nil, usageError(evidenceUsage)
 	}
-	dir, err := dataDirOf(fs, *configFile, *dataDir)
-	return dir, rest, err
+	cfg := config.Default()
+	cfg.DataDir = *dataDir
+	if *configFile != "" {
+		if cfg, err = config.Load(*configFile); err != nil {
+			return cfg, nil, err
+		}
+		setIf(fs, "data-dir", &cfg.DataDir, *dataDir)
+	}
+	return cfg, rest, nil
 }
 
 // evidencePubkey prints the collector's public key, creating the key as
 // the worker's first start would.
 func evidencePubkey(args []string, stdout io.Writer) error {
-	dir, rest, err := evidenceFlags(flag.NewFlagSet("quell evidence pubkey", flag.ContinueOnError), args)
+	cfg, rest, err := evidenceConfig(flag.NewFlagSet("quell evidence pubkey", flag.ContinueOnError), args)
 	if err != nil || len(rest) > 0 {
 		return usageError(evidenceUsage)
 	}
-	key, err := evidence.LoadOrCreateKey(filepath.Join(dir, evidence.KeyFile))
+	key, err := app.SigningKey(cfg)
 	if err != nil {
 		return err
 	}
@@ -160,15 +176,19 @@ func evidenceDir(path string, opts *evidence.VerifyOptions, stdout io.Writer) (s
 func evidenceBundle(args []string, stdout io.Writer) error {
 	fset := flag.NewFlagSet("quell evidence bundle", flag.ContinueOnError)
 	out := fset.String("o", "", "the tar file to write")
-	dir, rest, err := evidenceFlags(fset, args)
+	cfg, rest, err := evidenceConfig(fset, args)
 	if err != nil || len(rest) != 1 || *out == "" {
 		return usageError(evidenceUsage)
 	}
-	id := rest[0]
+	id, dir := rest[0], cfg.DataDir
+	// The collector's key, if it has one: a bundle is made without creating one.
 	var pub ed25519.PublicKey
-	keyPath := filepath.Join(dir, evidence.KeyFile)
+	keyPath := cfg.Evidence.SigningKeyFile
+	if keyPath == "" {
+		keyPath = filepath.Join(dir, evidence.KeyFile)
+	}
 	if _, err := os.Stat(keyPath); err == nil {
-		key, err := evidence.LoadOrCreateKey(keyPath)
+		key, err := evidence.LoadKey(keyPath)
 		if err != nil {
 			return err
 		}

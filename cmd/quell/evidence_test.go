@@ -200,3 +200,32 @@ func TestEvidenceHoldAndExpire(t *testing.T) {
 		t.Errorf("expire after release: %v\n%s", err, out)
 	}
 }
+
+// TestEvidenceSigningKeyFromConfig: with evidence.signing_key_file set,
+// quell evidence pubkey prints that key and never creates one in its place.
+func TestEvidenceSigningKeyFromConfig(t *testing.T) {
+	keyDir := t.TempDir()
+	keyFile := filepath.Join(keyDir, "collector.pem")
+	key, err := evidence.LoadOrCreateKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(t.TempDir(), "quell.yaml")
+	if err := os.WriteFile(cfgFile, []byte("data_dir: "+t.TempDir()+"\nevidence:\n  signing_key_file: "+keyFile+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCmd(t, "evidence", "pubkey", "--config", cfgFile)
+	if err != nil || out != string(evidence.MarshalPublicKey(key.Public().(ed25519.PublicKey))) {
+		t.Errorf("pubkey = %q, %v; want the configured key's", out, err)
+	}
+	missing := filepath.Join(keyDir, "typo.pem")
+	if err := os.WriteFile(cfgFile, []byte("evidence:\n  signing_key_file: "+missing+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCmd(t, "evidence", "pubkey", "--config", cfgFile); err == nil || !strings.Contains(err.Error(), "typo.pem") {
+		t.Errorf("pubkey with a missing key file = %v, want it named", err)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("a missing configured key was created")
+	}
+}

@@ -252,7 +252,7 @@ func NewWorker(c client.Client, cfg config.Config, rt *docker.Client, kinds *wor
 	// what waits for what.
 	host, _ := os.Hostname()
 	store := evidence.NewStore(filepath.Join(cfg.DataDir, "evidence"))
-	key, err := evidence.LoadOrCreateKey(filepath.Join(cfg.DataDir, evidence.KeyFile))
+	key, err := SigningKey(cfg)
 	if err != nil {
 		return nil, err
 	}

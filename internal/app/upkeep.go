@@ -2,11 +2,14 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/quell-ir/quell/internal/audit"
+	"github.com/quell-ir/quell/internal/config"
 	"github.com/quell-ir/quell/internal/evidence"
 )
 
@@ -97,4 +100,13 @@ func (u *upkeep) halt() {
 	close(u.stop)
 	u.done.Wait()
 	u.stop = nil
+}
+
+// SigningKey is the collector's evidence signing key: the configured file,
+// which must exist, or the data dir's, created on first start.
+func SigningKey(cfg config.Config) (ed25519.PrivateKey, error) {
+	if f := cfg.Evidence.SigningKeyFile; f != "" {
+		return evidence.LoadKey(f)
+	}
+	return evidence.LoadOrCreateKey(filepath.Join(cfg.DataDir, evidence.KeyFile))
 }

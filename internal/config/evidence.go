@@ -20,6 +20,10 @@ type Evidence struct {
 	// TimestampAuthority, when its url is set, gives every sealed folder's
 	// signature an RFC 3161 trusted time.
 	TimestampAuthority TimestampAuthority `yaml:"timestamp_authority"`
+	// SigningKeyFile is the collector's Ed25519 signing key (PEM, PKCS #8),
+	// which must exist; empty means keys/evidence-ed25519.pem under the
+	// data dir, created on first start.
+	SigningKeyFile string `yaml:"signing_key_file"`
 	// Retention is how long the worker keeps an incident's evidence after
 	// sealing it (e.g. 2160h for 90 days); a legal hold (quell evidence
 	// hold) keeps it past that. 0 keeps evidence until removed by hand.

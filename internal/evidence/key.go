@@ -61,6 +61,17 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
 	return key, syncDir(filepath.Dir(path))
 }
 
+// LoadKey returns the Ed25519 private key in the PEM (PKCS #8) file at
+// path, which must exist: a key named in the configuration is never
+// created in its place.
+func LoadKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	return parsePrivateKey(path, data)
+}
+
 func parsePrivateKey(path string, data []byte) (ed25519.PrivateKey, error) {
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {
