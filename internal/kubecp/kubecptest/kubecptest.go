@@ -6,7 +6,6 @@ package kubecptest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +26,7 @@ func Start(t testing.TB) *kubecp.Plane {
 	}
 	plane, err := kubecp.Start(t.Context(), t.TempDir(), bins)
 	if err != nil {
-		unavailable(t, "start the control plane: %v", err)
+		toolcache.Unavailable(t, "start the control plane: %v", err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -52,12 +51,4 @@ func Namespace(t testing.TB, admin kubernetes.Interface) string {
 		_ = admin.CoreV1().Namespaces().Delete(t.Context(), ns.Name, metav1.DeleteOptions{})
 	})
 	return ns.Name
-}
-
-func unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
 }

@@ -11,17 +11,14 @@ package registrytest
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -45,7 +42,7 @@ type Registry struct {
 	// Host is 127.0.0.1:<port>, as image references name it.
 	Host string
 	cmd  *exec.Cmd
-	log  *logBuffer
+	log  *toolcache.LogBuffer
 	// marks numbers the requests settle makes.
 	marks atomic.Int64
 }
@@ -64,13 +61,13 @@ func Start(t testing.TB, o Options) *Registry {
 			return r
 		}
 		if attempt == 2 {
-			unavailable(t, "start registry %s: %v", Version, err)
+			toolcache.Unavailable(t, "start registry %s: %v", Version, err)
 		}
 	}
 }
 
 func start(bin, dir string, o Options) (*Registry, error) {
-	port, err := freePort()
+	port, err := toolcache.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +89,7 @@ http:
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		return nil, err
 	}
-	r := &Registry{Host: host, log: &logBuffer{}}
+	r := &Registry{Host: host, log: &toolcache.LogBuffer{}}
 	r.cmd = exec.Command(bin, "serve", cfg)
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 	// A test binary that dies (a panic, a timeout) takes the registry with it.
@@ -194,41 +191,4 @@ func Binary(t testing.TB) string {
 	return toolcache.Binary(t, toolcache.Tool{
 		Module: "github.com/distribution/distribution/v3", Package: "cmd/registry", Version: Version, Name: "registry",
 	})
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// logBuffer keeps a process's output, safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-var _ io.Writer = (*logBuffer)(nil)
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -21,13 +21,11 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,7 +44,7 @@ type Authority struct {
 	dir   string
 	port  int
 	cmd   *exec.Cmd
-	log   *logBuffer
+	log   *toolcache.LogBuffer
 }
 
 // Start builds the authority if the cache lacks it, makes its key and
@@ -59,7 +57,7 @@ func Start(t testing.TB) *Authority {
 		t.Fatalf("timestamp authority identity: %v", err)
 	}
 	for attempt := 0; ; attempt++ {
-		port, err := freePort()
+		port, err := toolcache.FreePort()
 		if err == nil {
 			a.port = port
 			err = a.start()
@@ -68,7 +66,7 @@ func Start(t testing.TB) *Authority {
 			break
 		}
 		if attempt == 2 {
-			unavailable(t, "start timestamp-server %s: %v", Version, err)
+			toolcache.Unavailable(t, "start timestamp-server %s: %v", Version, err)
 		}
 	}
 	a.URL = fmt.Sprintf("http://127.0.0.1:%d/api/v1/timestamp", a.port)
@@ -82,7 +80,7 @@ func Start(t testing.TB) *Authority {
 }
 
 func (a *Authority) start() error {
-	a.log = &logBuffer{}
+	a.log = &toolcache.LogBuffer{}
 	a.cmd = exec.Command(a.bin, "serve",
 		"--host", "127.0.0.1", "--port", strconv.Itoa(a.port),
 		"--disable-ntp-monitoring", "--log-type", "prod",
@@ -211,40 +209,4 @@ func get(u string) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
 	return body, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// unavailable skips the test, or fails it under CI=true.
-func unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// logBuffer keeps a process's output, safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
