@@ -189,3 +189,37 @@ func TestStormPastTheHistoryGoesToATally(t *testing.T) {
 	}
 	t.Logf("%d alerts: the incident's history has %d events, the tally counts the rest", alerts, events)
 }
+
+// TestTerminatedIncidentIsToldSo: an incident awaiting approval whose
+// workflow an operator terminates in Temporal says terminated in its own
+// state and in the list alike, and its report is still served.
+func TestTerminatedIncidentIsToldSo(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hold.yaml"), []byte(holdPlaybook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startStack(t, dir, nil)
+	id := storm(t, s, falcoAlert(t, "7c3d4e5f60718293a4b5c6d7e8f90112"), 1, 1, 1)
+	s.incident(id, 30*time.Second, hasStatus(incident.StatusAwaitingApproval))
+	wfID, runID, _ := strings.Cut(id, ".")
+	if err := s.client.TerminateWorkflow(t.Context(), wfID, runID, "operator: ended by hand"); err != nil {
+		t.Fatal(err)
+	}
+	inc := s.incident(id, 30*time.Second, hasStatus(incident.StatusTerminated))
+	if inc.ClosedAt == nil || !strings.Contains(inc.Resolution, "terminated outside quell's playbook") {
+		t.Errorf("terminated incident: closed %v, resolution %q", inc.ClosedAt, inc.Resolution)
+	}
+	var list struct{ Incidents []incident.Summary }
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		s.do("GET", "/v1/incidents", "", nil, &list)
+		if len(list.Incidents) == 1 && list.Incidents[0].Status == incident.StatusTerminated {
+			break
+		}
+	}
+	if len(list.Incidents) != 1 || list.Incidents[0].Status != incident.StatusTerminated {
+		t.Errorf("list = %+v, want the incident terminated, as its own state says", list.Incidents)
+	}
+	if md := s.get("/v1/incidents/" + id + "/report?format=md"); !strings.Contains(md, "terminated") {
+		t.Errorf("report of the terminated incident:\n%s", md)
+	}
+}

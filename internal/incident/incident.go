@@ -14,6 +14,11 @@ const (
 	StatusAwaitingApproval = "awaiting_approval"
 	StatusCompleted        = "completed"
 	StatusFailed           = "failed"
+	// The incident's workflow was ended outside its playbook: terminated
+	// (by an operator, in Temporal), cancelled, or past its run timeout.
+	StatusTerminated = "terminated"
+	StatusCanceled   = "canceled"
+	StatusTimedOut   = "timed_out"
 )
 
 // Step statuses.

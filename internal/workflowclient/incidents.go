@@ -291,7 +291,9 @@ func ParseID(id string) (workflowID, runID string, err error) {
 }
 
 // Get returns the incident's state: the workflow's result once it has
-// closed (no worker needed), its status query while it runs.
+// completed (no worker needed), its status query while it runs; an
+// incident whose workflow was terminated, cancelled or timed out outside
+// its playbook is its last state, with that ending as its status.
 func (s *Service) Get(ctx context.Context, id string) (incident.Incident, error) {
 	wfID, runID, err := ParseID(id)
 	if err != nil {
@@ -302,9 +304,12 @@ func (s *Service) Get(ctx context.Context, id string) (incident.Incident, error)
 		return incident.Incident{}, lookupErr(id, err)
 	}
 	var inc incident.Incident
-	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+	info := desc.GetWorkflowExecutionInfo()
+	if st := info.GetStatus(); st == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		err = s.Client.GetWorkflow(ctx, wfID, runID).Get(ctx, &inc)
 	} else {
+		// Running, or ended outside the playbook: the query answers its
+		// state as its history last had it (replayed once it has closed).
 		var v converter.EncodedValue
 		v, err = s.Client.QueryWorkflow(ctx, wfID, runID, workflows.QueryStatus)
 		if err == nil {
@@ -312,6 +317,13 @@ func (s *Service) Get(ctx context.Context, id string) (incident.Incident, error)
 		}
 		if err == nil {
 			inc = WithTally(ctx, s.Client, inc)
+		}
+		if err == nil && st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			inc.Status, inc.Resolution = endedOutside(st)
+			if info.GetCloseTime() != nil {
+				t := info.GetCloseTime().AsTime()
+				inc.ClosedAt = &t
+			}
 		}
 	}
 	if err != nil {

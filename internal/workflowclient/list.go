@@ -65,8 +65,8 @@ func summarize(e *workflowpb.WorkflowExecutionInfo) incident.Summary {
 		if sum.Status != incident.StatusFailed {
 			sum.Status = incident.StatusCompleted
 		}
-	default: // failed, terminated, timed out, canceled
-		sum.Status = incident.StatusFailed
+	default:
+		sum.Status, _ = endedOutside(e.GetStatus())
 	}
 	if e.GetCloseTime() != nil {
 		t := e.GetCloseTime().AsTime()
@@ -93,4 +93,18 @@ func encodeMemo(dc converter.DataConverter, values map[string]any) (*commonpb.Me
 		memo.Fields[k] = p
 	}
 	return memo, nil
+}
+
+// endedOutside is the status, and a sentence for the resolution, of an
+// incident whose workflow closed other than by completing its playbook.
+func endedOutside(st enumspb.WorkflowExecutionStatus) (status, resolution string) {
+	switch st {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return incident.StatusTerminated, "its workflow was terminated outside quell's playbook (in Temporal); the steps stand as they were then"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return incident.StatusCanceled, "its workflow was cancelled outside quell's playbook; the steps stand as they were then"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return incident.StatusTimedOut, "its workflow ran past its time limit; the steps stand as they were then"
+	}
+	return incident.StatusFailed, "its workflow failed; the steps stand as they were then"
 }
