@@ -10,6 +10,9 @@
 //	quell playbook test DIR         replay recorded alerts through matching and plan mode
 //	quell plan --alert FILE         what the matching playbook would do, touching nothing
 //	quell steps                     the step kinds playbooks may use
+//	quell incident list|show|watch  incidents, through the HTTP API
+//	quell incident approve|reject   decide a step, as QUELL_TOKEN's principal
+//	quell report ID --format F      an incident's report, through the HTTP API
 //	quell token ...                 API tokens
 //	quell blocks ...                admission blocks of bad images
 //	quell audit verify              the audit log's hash chain
@@ -50,6 +53,8 @@ func commands() []command {
 		{"playbook", "playbook validate FILE... | schema | test DIR: check playbooks, print their JSON Schema, replay recorded alerts", runPlaybook},
 		{"plan", "plan --alert FILE [--playbook FILE]: what the playbook would do to the live unit, touching nothing", runPlan},
 		{"steps", "list the step kinds playbooks may use", runSteps},
+		{"incident", "incident list | show ID | watch ID | approve|reject ID STEP: incidents through the HTTP API", runIncident},
+		{"report", "report ID --format md|html|json [-o FILE]: an incident's report through the HTTP API", runReport},
 		{"token", "token create|list|revoke|hash: API tokens kept as hashes in the data dir", runToken},
 		{"blocks", "blocks list|lift INCIDENT: the admission blocks of bad images on the Kubernetes clusters", runBlocks},
 		{"audit", "audit verify: check the audit log's hash chain", runAudit},
